@@ -1,0 +1,1 @@
+"""Warehouse control system: allocation core, dispatch, traffic, AS/RS, WMS bridge, monitor."""

@@ -1,0 +1,1 @@
+"""Multi-robot traffic: motion graph, lifelong planner and the path validator."""

@@ -1,0 +1,1 @@
+"""PLC bridge: Modbus TCP/RTU transport, register maps, handshakes, conveyors and sorter."""

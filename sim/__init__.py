@@ -1,0 +1,1 @@
+"""Warehouse simulator: clock, AMRs, stations, simulated PLCs, crane and robots."""
