@@ -118,6 +118,8 @@ class SorterLane:
     divert_position_m: float  # along the sorter's conveyor
     capacity_items: int
     role: str = "order"  # "order" | "overflow" | "reject"
+    side: str = "left"  # which side of the belt (seen along travel) the lane leaves on
+    length_m: float = 3.0  # accumulation length of the lane chute
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,10 @@ class AsrsAisle:
     io_conveyor: str | None
     crane: CraneModel
     footprint: Polygon  # metres, for drawing and overlap checks
+    aisle_start_m: tuple[float, float] = (0.0, 0.0)  # aisle centreline at bay 0 (I/O end)
+    heading: str = "east"  # direction bays run from the I/O end: east | west | north | south
+    aisle_width_m: float = 1.2
+    slot_depth_m: float = 0.8  # depth of one storage position (rack depth = depth * this)
 
     @property
     def length_m(self) -> float:
@@ -209,6 +215,7 @@ class Site:
     skus: dict[Sku, SkuSpec]
     source: str = ""  # path of the map file it came from
     node_at: dict[Coord, NodeId] = field(default_factory=dict)
+    layout: tuple[str, ...] = ()  # the map's character rows (legend in docs/map-format.md), if any
 
     def __post_init__(self) -> None:
         if not self.node_at:

@@ -1,0 +1,237 @@
+"""Sustained order intake over HTTP on loopback, with the simulator running.
+
+Starts `wcs serve` in a subprocess on a free port over a fresh data dir, then drives
+POST /api/v1/orders (each with an Idempotency-Key) from concurrent httpx async clients in one
+or more client processes. Reports accepted orders/s and p50/p99 latency per variant.
+
+    .venv/bin/python benchmarks/api_load.py [--duration-s 10] [--concurrency 32] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def make_token(data_dir: Path) -> str:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fleet_manager.cli",
+            "token",
+            "create",
+            "--role",
+            "wms",
+            "--name",
+            "bench",
+            "--data-dir",
+            str(data_dir),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
+    return out.stdout.strip().splitlines()[0]
+
+
+def start_server(data_dir: Path, port: int, env_extra: dict[str, str]) -> subprocess.Popen:
+    env = {**os.environ, **env_extra}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "fleet_manager.cli",
+            "serve",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            str(port),
+            "--quiet",
+            "--speed",
+            "1.0",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {proc.stderr.read() if proc.stderr else ''}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("server did not come up within 60 s")
+
+
+async def _worker(
+    client: httpx.AsyncClient,
+    skus: list[str],
+    stop_at: float,
+    warm_until: float,
+    rng: np.random.Generator,
+    lat: list[float],
+    errors: list[int],
+) -> None:
+    while True:
+        now = time.perf_counter()
+        if now >= stop_at:
+            return
+        body = {"lines": [{"sku": skus[int(rng.integers(len(skus)))], "quantity": 1}]}
+        t0 = time.perf_counter()
+        r = await client.post(
+            "/api/v1/orders", json=body, headers={"Idempotency-Key": uuid.uuid4().hex}
+        )
+        t1 = time.perf_counter()
+        if t0 >= warm_until:
+            if r.status_code == 201:
+                lat.append(t1 - t0)
+            else:
+                errors.append(r.status_code)
+
+
+async def _client_main(
+    port: int,
+    token: str,
+    concurrency: int,
+    warmup_s: float,
+    duration_s: float,
+    seed: int,
+    skus: list[str],
+) -> tuple[list[float], list[int], float]:
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{port}", headers=headers, limits=limits, timeout=30
+    ) as client:
+        start = time.perf_counter()
+        warm_until, stop_at = start + warmup_s, start + warmup_s + duration_s
+        lat: list[float] = []
+        errors: list[int] = []
+        rng = np.random.default_rng(seed)
+        await asyncio.gather(
+            *(
+                _worker(client, skus, stop_at, warm_until, rng, lat, errors)
+                for _ in range(concurrency)
+            )
+        )
+    return lat, errors, duration_s
+
+
+def _client_proc(args: tuple) -> tuple[list[float], list[int], float]:
+    return asyncio.run(_client_main(*args))
+
+
+def run_variant(name: str, env_extra: dict[str, str], opts: argparse.Namespace) -> dict:
+    with tempfile.TemporaryDirectory(prefix="wcs-bench-") as tmp:
+        data_dir = Path(tmp)
+        token = make_token(data_dir)
+        port = free_port()
+        proc = start_server(data_dir, port, env_extra)
+        try:
+            skus = [f"SKU-{i:04d}" for i in range(1, 201)]
+            per_proc = max(1, opts.concurrency // opts.client_procs)
+            jobs = [
+                (port, token, per_proc, opts.warmup_s, opts.duration_s, opts.seed + i, skus)
+                for i in range(opts.client_procs)
+            ]
+            if opts.client_procs == 1:
+                results = [_client_proc(jobs[0])]
+            else:
+                with mp.get_context("spawn").Pool(opts.client_procs) as pool:
+                    results = pool.map(_client_proc, jobs)
+            health = httpx.get(f"http://127.0.0.1:{port}/api/v1/health").json()
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    lat = np.array([x for r in results for x in r[0]]) * 1000.0
+    errors = [e for r in results for e in r[1]]
+    return {
+        "variant": name,
+        "orders_per_s": round(len(lat) / opts.duration_s, 1),
+        "latency_ms_p50": round(float(np.percentile(lat, 50)), 2) if len(lat) else None,
+        "latency_ms_p99": round(float(np.percentile(lat, 99)), 2) if len(lat) else None,
+        "orders_accepted": len(lat),
+        "errors": len(errors),
+        "sim_time_s": round(float(health["sim_time_s"]), 1),
+    }
+
+
+VARIANTS = {
+    "group-commit": {},
+    "commit-per-request": {"WCS_MAX_JOBS_PER_COMMIT": "1"},
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration-s", type=float, default=10.0)
+    parser.add_argument("--warmup-s", type=float, default=2.0)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--client-procs", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated")
+    parser.add_argument("--json", action="store_true")
+    opts = parser.parse_args()
+    rows = []
+    for name in opts.variants.split(","):
+        if name not in VARIANTS:
+            print(f"api_load: unknown variant {name!r}", file=sys.stderr)
+            return 2
+        rows.append(run_variant(name, VARIANTS[name], opts))
+    summary = {
+        "cpus": os.cpu_count(),
+        "concurrency": opts.concurrency,
+        "client_procs": opts.client_procs,
+        "duration_s": opts.duration_s,
+        "variants": rows,
+        "orders_per_s": rows[0]["orders_per_s"],
+        "latency_ms_p50": rows[0]["latency_ms_p50"],
+        "latency_ms_p99": rows[0]["latency_ms_p99"],
+    }
+    if opts.json:
+        print(json.dumps(summary))
+        return 0
+    print(f"{'variant':<22}{'orders/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'accepted':>10}{'errors':>8}")
+    for r in rows:
+        print(
+            f"{r['variant']:<22}{r['orders_per_s']:>10}{r['latency_ms_p50']:>9}"
+            f"{r['latency_ms_p99']:>9}{r['orders_accepted']:>10}{r['errors']:>8}"
+        )
+    print(
+        f"({opts.concurrency} concurrent clients in {opts.client_procs} process(es), "
+        f"{opts.duration_s:.0f} s after {opts.warmup_s:.0f} s warm-up, {os.cpu_count()} CPUs)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

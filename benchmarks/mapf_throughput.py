@@ -1,0 +1,197 @@
+"""Lifelong MAPF throughput on a grid map: random errands, planner variants side by side."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fleet_manager.site.errors import MapError
+from fleet_manager.site.grid_file import load_grid_map
+from fleet_manager.traffic.graph import MotionGraph
+from fleet_manager.traffic.planner import make_planner
+from fleet_manager.traffic.validate import validate_paths
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_MAPS = REPO.parent / "shared" / "benchmarks" / "maps"
+# Variant name -> planner options. "pibt": plain PIBT (hop-count ranking, random ties).
+VARIANTS: dict[str, dict[str, Any]] = {
+    "pibt": {"guidance": "none", "prefer_free": False, "aside_weight": 0.0},
+    "pibt+free": {"guidance": "none", "prefer_free": True},
+    "guided": {"guidance": "crisscross", "prefer_free": True},
+}
+
+
+def resolve_map(name: str, root: Path) -> Path:
+    path = Path(name)
+    return path if path.is_absolute() or path.exists() else root / name
+
+
+def run_variant(map_path: str, variant: str, agents: int, steps: int, seed: int,
+                paths_out: str | None) -> dict[str, Any]:
+    """One lifelong run; returns its figures (run in a fresh process for a clean peak RSS)."""
+    grid = load_grid_map(map_path)
+    options = VARIANTS[variant]
+    graph = MotionGraph.from_grid(grid.free)
+    # Errand lengths come from a separate small-cache graph, so no variant gets its distance
+    # tables built outside the timed planning step.
+    lengths = MotionGraph.from_grid(grid.free, cache_tables=256)
+    if agents > graph.n:
+        raise ValueError(f"{agents} agents do not fit on {graph.n} free cells")
+    rng = np.random.default_rng(seed)
+    pos = rng.choice(graph.n, size=agents, replace=False).astype(np.int64)
+    goals = np.empty(agents, dtype=np.int64)
+
+    def new_goals(mask: np.ndarray) -> None:
+        idx = np.nonzero(mask)[0]
+        while idx.size:
+            goals[idx] = rng.integers(0, graph.n, size=idx.size)
+            idx = idx[goals[idx] == pos[idx]]
+
+    new_goals(np.ones(agents, dtype=bool))
+    errands = [lengths.lookup(goals, pos)]
+    planner = make_planner(graph, seed=seed, **options)
+    paths = np.empty((steps + 1, agents), dtype=np.int32)
+    paths[0] = pos
+    plan_ms = np.empty(steps)
+    done = 0
+    for t in range(steps):
+        t0 = time.perf_counter()
+        nxt = planner.step(pos, goals, None)
+        plan_ms[t] = (time.perf_counter() - t0) * 1000.0
+        pos = nxt
+        paths[t + 1] = pos
+        arrived = pos == goals
+        done += int(arrived.sum())
+        if arrived.any():
+            new_goals(arrived)
+            errands.append(lengths.lookup(goals[arrived], pos[arrived]))
+    t0 = time.perf_counter()
+    conflicts = validate_paths(graph, paths)
+    validate_s = time.perf_counter() - t0
+    if paths_out:
+        write_paths(paths_out, map_path, graph, paths)
+    mean_errand = float(np.concatenate(errands).mean())
+    bound = agents / mean_errand
+    rest = plan_ms[1:] if steps > 1 else plan_ms
+    return {
+        "variant": variant,
+        "agents": agents,
+        "steps": steps,
+        "tasks_completed": done,
+        "tasks_per_step": done / steps,
+        "mean_errand_cells": mean_errand,
+        "free_flow_bound_tasks_per_step": bound,
+        "ratio": done / steps / bound,
+        "plan_ms_first": float(plan_ms[0]),
+        "plan_ms_p50": float(np.percentile(rest, 50)),
+        "plan_ms_p99": float(np.percentile(rest, 99)),
+        "plan_ms_max": float(rest.max()),
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        "conflicts": len(conflicts),
+        "validate_s": validate_s,
+    }
+
+
+def write_paths(path: str, map_path: str, graph: MotionGraph, paths: np.ndarray) -> None:
+    """JSON lines: a header object, then one line per step: [[x, y], ...] per agent."""
+    with open(path, "w") as out:
+        header = {"map": str(Path(map_path).resolve()), "agents": int(paths.shape[1]),
+                  "steps": int(paths.shape[0] - 1), "format": "one line per step of [x, y]"}
+        out.write(json.dumps(header) + "\n")
+        for row in paths:
+            out.write(json.dumps(graph.coords[row].tolist(), separators=(",", ":")) + "\n")
+
+
+def validate_file(path: str) -> tuple[int, int, int]:
+    """Re-validate a paths file; returns (steps, agents, conflicts). Raises ValueError on junk."""
+    with open(path) as src:
+        header = json.loads(src.readline())
+        rows = [json.loads(line) for line in src if line.strip()]
+    grid = load_grid_map(header["map"])
+    graph = MotionGraph.from_grid(grid.free, cache_tables=1)
+    xy = np.asarray(rows, dtype=np.int64)
+    if xy.ndim != 3 or xy.shape[2] != 2:
+        raise ValueError(f"{path}: expected rows of [x, y] pairs")
+    h, w = graph.cell_to_node.shape
+    inside = (xy[..., 0] >= 0) & (xy[..., 0] < w) & (xy[..., 1] >= 0) & (xy[..., 1] < h)
+    nodes = np.full(xy.shape[:2], -1, dtype=np.int64)
+    nodes[inside] = graph.cell_to_node[xy[..., 1][inside], xy[..., 0][inside]]
+    conflicts = validate_paths(graph, nodes)
+    for c in conflicts[:10]:
+        print(c, file=sys.stderr)
+    return xy.shape[0] - 1, xy.shape[1], len(conflicts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--map", default="movingai/warehouse-10-20-10-2-1.map")
+    ap.add_argument("--maps-root", default=str(DEFAULT_MAPS))
+    ap.add_argument("--agents", type=int, default=100)
+    ap.add_argument("--steps", type=int, default=1000)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--variants", default="pibt,guided", help=f"comma list of {list(VARIANTS)}")
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--paths-out", help="write paths (JSON lines); one variant: FILE, else FILE.VARIANT")
+    ap.add_argument("--validate", metavar="FILE", help="only re-validate a paths file")
+    args = ap.parse_args(argv)
+    if args.validate:
+        try:
+            steps, agents, n = validate_file(args.validate)
+        except (OSError, ValueError, KeyError, MapError) as exc:
+            print(f"cannot validate {args.validate}: {exc}", file=sys.stderr)
+            return 2
+        result: dict[str, Any] = {"file": args.validate, "steps": steps, "agents": agents,
+                                  "conflicts": n}
+        print(json.dumps(result) if args.json else f"{steps} steps x {agents} agents: {n} conflicts")
+        return 0 if n == 0 else 1
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    unknown = [v for v in variants if v not in VARIANTS]
+    map_path = resolve_map(args.map, Path(args.maps_root))
+    if unknown or not variants:
+        print(f"unknown variant(s) {unknown}; choose from {list(VARIANTS)}", file=sys.stderr)
+        return 2
+    if not map_path.is_file():
+        print(f"map file not found: {map_path}", file=sys.stderr)
+        return 2
+    if args.agents < 1 or args.steps < 1:
+        print("--agents and --steps must be positive", file=sys.stderr)
+        return 2
+    results = []
+    for v in variants:
+        out = None
+        if args.paths_out:
+            out = args.paths_out if len(variants) == 1 else f"{args.paths_out}.{v}"
+        # A fresh process per variant keeps each peak-RSS figure its own.
+        with ProcessPoolExecutor(max_workers=1) as pool:
+            fut = pool.submit(run_variant, str(map_path), v, args.agents, args.steps, args.seed, out)
+            try:
+                results.append(fut.result())
+            except ValueError as exc:
+                print(f"bad benchmark input: {exc}", file=sys.stderr)
+                return 2
+    summary = {"map": map_path.name, "agents": args.agents, "steps": args.steps,
+               "seed": args.seed, "memory": "peak RSS of the run's own process (ru_maxrss)",
+               "variants": results}
+    if not args.json:
+        print(f"map {map_path.name}, {args.agents} agents, {args.steps} steps, seed {args.seed}")
+        print(f"{'variant':10} {'tasks':>7} {'tasks/step':>10} {'bound':>7} {'ratio':>6} "
+              f"{'ms p50':>7} {'ms p99':>7} {'ms max':>8} {'first ms':>9} {'RSS MiB':>8} conflicts")
+        for r in results:
+            print(f"{r['variant']:10} {r['tasks_completed']:7d} {r['tasks_per_step']:10.2f} "
+                  f"{r['free_flow_bound_tasks_per_step']:7.2f} {r['ratio']:6.3f} "
+                  f"{r['plan_ms_p50']:7.1f} {r['plan_ms_p99']:7.1f} {r['plan_ms_max']:8.1f} "
+                  f"{r['plan_ms_first']:9.1f} {r['peak_rss_mib']:8.0f} {r['conflicts']}")
+    print(json.dumps(summary))
+    return 0 if all(r["conflicts"] == 0 for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""Alarm registry: raise, acknowledge (who and when) and list alarms; each change is an event."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from fleet_manager.events import EventBus
+
+SEVERITIES = ("info", "warning", "error", "critical")
+
+
+class UnknownAlarm(KeyError):
+    """No alarm has this id."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "unknown alarm"
+
+
+@dataclass
+class Alarm:
+    """One alarm: what raised it, why, and whether a person has acknowledged it."""
+
+    id: str
+    source: str  # e.g. "robot:R-01", "plc:conveyor-1"
+    code: str
+    severity: str
+    message: str
+    raised_s: float
+    acknowledged_by: str | None = None
+    acknowledged_s: float | None = None
+    cleared_s: float | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.cleared_s is None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class AlarmRegistry:
+    """All alarms of one site; publishes topic "alarm" kinds raised / acknowledged / cleared."""
+
+    def __init__(self, bus: EventBus | None = None, clock: Callable[[], float] = lambda: 0.0):
+        self.bus = bus
+        self.clock = clock
+        self._alarms: dict[str, Alarm] = {}
+        self._counter = 0
+
+    def raise_alarm(self, source: str, code: str, severity: str, message: str) -> Alarm:
+        if severity not in SEVERITIES:
+            raise ValueError(f"alarm severity {severity!r} is not one of {', '.join(SEVERITIES)}")
+        self._counter += 1
+        alarm = Alarm(f"A-{self._counter:06d}", source, code, severity, message, self.clock())
+        self._alarms[alarm.id] = alarm
+        self._publish("raised", alarm)
+        return alarm
+
+    def get(self, alarm_id: str) -> Alarm:
+        try:
+            return self._alarms[alarm_id]
+        except KeyError:
+            raise UnknownAlarm(f"unknown alarm id {alarm_id!r}") from None
+
+    def acknowledge(self, alarm_id: str, user: str) -> Alarm:
+        alarm = self.get(alarm_id)
+        if not user:
+            raise ValueError(f"alarm {alarm_id}: acknowledging needs a user name")
+        if alarm.acknowledged_by is None:
+            alarm.acknowledged_by = user
+            alarm.acknowledged_s = self.clock()
+            self._publish("acknowledged", alarm)
+        return alarm
+
+    def clear(self, alarm_id: str) -> Alarm:
+        alarm = self.get(alarm_id)
+        if alarm.cleared_s is None:
+            alarm.cleared_s = self.clock()
+            self._publish("cleared", alarm)
+        return alarm
+
+    def list(self, *, active_only: bool = False) -> list[Alarm]:
+        return [a for a in self._alarms.values() if a.active or not active_only]
+
+    def _publish(self, kind: str, alarm: Alarm) -> None:
+        if self.bus is not None:
+            self.bus.emit("alarm", kind, self.clock(), **alarm.as_dict())

@@ -1,0 +1,1 @@
+"""WMS bridge: the HTTP/WebSocket API (FastAPI), its auth, errors and event streams."""

@@ -1,0 +1,76 @@
+"""The FastAPI application: routes, auth, error shapes, body limit, event hub, monitor page."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from fleet_manager.api import routes_fleet, routes_orders, streams
+from fleet_manager.api.errors import MAX_BODY_BYTES, BodyLimitMiddleware, install_error_handlers
+from fleet_manager.api.map_json import site_to_json
+from fleet_manager.api.tokens import TokenVerifier
+from fleet_manager.runtime import Runtime
+
+API_VERSION = "1.0.0"
+
+
+def create_app(
+    runtime: Runtime,
+    *,
+    cors_origins: Sequence[str] = (),
+    max_body_bytes: int = MAX_BODY_BYTES,
+    monitor: bool = True,
+) -> FastAPI:
+    """Build the app around a started (or about to be started) runtime; CORS closed unless
+    origins are given."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        hub = streams.EventHub(asyncio.get_running_loop())
+        app.state.hub = hub
+        remove = runtime.store.add_event_listener(hub.on_commit)
+        try:
+            yield
+        finally:
+            remove()
+
+    app = FastAPI(
+        title="WCS API",
+        version=API_VERSION,
+        description=(
+            "Warehouse control system: orders and tasks in, events out. Authenticate with"
+            " `Authorization: Bearer <token>` (create one with `wcs token create`)."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    app.state.verifier = TokenVerifier(runtime.store)
+    app.state.map_json = json.dumps(site_to_json(runtime.site), separators=(",", ":"))
+    install_error_handlers(app)
+    app.include_router(routes_orders.router)
+    app.include_router(routes_fleet.router)
+    app.include_router(streams.router)
+    if cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(cors_origins),
+            allow_methods=["GET", "POST", "PUT", "PATCH"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+        )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
+    if monitor:
+        _mount_monitor(app)
+    return app
+
+
+def _mount_monitor(app: FastAPI) -> None:
+    try:
+        from fleet_manager.monitor import mount_monitor
+    except ImportError:
+        return
+    mount_monitor(app)

@@ -1,0 +1,1 @@
+"""AS/RS: rack model, durable inventory, storage/retrieval policies, crane sequencing, controller."""

@@ -1,0 +1,214 @@
+"""AS/RS controller: order lines -> reserved crane moves -> sequenced cycles -> conveyor handoff."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from fleet_manager.alarms import AlarmRegistry
+from fleet_manager.asrs.crane_driver import CraneDriver, CraneOutcome
+from fleet_manager.asrs.inventory import AsrsInventory
+from fleet_manager.asrs.records import CRANE_PREFIX, MoveKind, MoveRecord, ToteNotFound
+from fleet_manager.asrs.sequencing import Pairing, plan_cycles
+from fleet_manager.domain import IdFactory, Sku, Task, TaskKind, TaskState
+from fleet_manager.events import Event, EventBus
+
+TASK_KIND = {MoveKind.STORE: TaskKind.ASRS_STORE, MoveKind.RETRIEVE: TaskKind.ASRS_RETRIEVE,
+             MoveKind.RELOCATE: TaskKind.ASRS_RELOCATE}
+
+
+@dataclass
+class _Job:
+    """Moves that must run in order (a relocation before its retrieve), each with its task."""
+
+    moves: list[MoveRecord]
+    tasks: dict[str, Task]  # move id -> task
+    station_id: str | None = None
+    from_forks: bool = False  # first move resumes with the tote already on the forks
+    done: int = 0
+
+    @property
+    def remaining(self) -> tuple[MoveRecord, ...]:
+        return tuple(self.moves[self.done:])
+
+
+@dataclass
+class CraneFault:
+    move: MoveRecord
+    outcome: CraneOutcome
+    alarm_id: str | None = None
+
+
+@dataclass
+class AsrsController:
+    """One aisle: queue store/retrieve requests, run crane cycles, hand retrieved totes off."""
+
+    inventory: AsrsInventory
+    driver: CraneDriver
+    bus: EventBus
+    ids: IdFactory = field(default_factory=IdFactory)
+    clock: Callable[[], float] = lambda: 0.0
+    pairing: Pairing = Pairing.DUAL_OPT
+    alarms: AlarmRegistry | None = None
+    tasks: dict[str, Task] = field(default_factory=dict)
+    fault: CraneFault | None = None
+    cycles_run: int = 0
+    dual_cycles_run: int = 0
+    _jobs: list[_Job] = field(default_factory=list)
+
+    # ---- requests ------------------------------------------------------------------------------
+    def request_store(self, tote_id: str, sku: Sku, quantity: int, lot: str,
+                      received_s: float | None = None, slot_id: str | None = None) -> Task:
+        """A tote is at the I/O point: reserve a slot (policy, or `slot_id`) and queue the move."""
+        now = self.clock()
+        inv = self.inventory
+        try:
+            inv.store.tote(tote_id)
+        except ToteNotFound:  # first time seen: it enters at this aisle's I/O point
+            inv.receive(tote_id, sku, quantity, lot, now if received_s is None else received_s)
+        task = self._new_task(TaskKind.ASRS_STORE, None, {"tote_id": tote_id, "sku": sku})
+        move = inv.plan_store(tote_id, slot_id, ref=task.id)
+        task.payload.update(move_id=move.move_id, target=move.target)
+        self._queue(_Job([move], {move.move_id: task}), [task])
+        return task
+
+    def request_retrieve(self, order_id: str, sku: Sku, station_id: str, quantity: int = 1) -> Task:
+        """An order line wants `sku` at `station_id`: reserve the FIFO tote (+ one relocation)."""
+        task = self._new_task(TaskKind.ASRS_RETRIEVE, order_id,
+                              {"sku": sku, "quantity": quantity, "station_id": station_id})
+        moves = self.inventory.plan_retrieve(sku, ref=task.id)  # NoStock names the SKU
+        tasks = {moves[-1].move_id: task}
+        task.payload.update(move_id=moves[-1].move_id, tote_id=moves[-1].tote_id,
+                            source=moves[-1].source)
+        queued = [task]
+        for m in moves[:-1]:
+            reloc = self._new_task(TaskKind.ASRS_RELOCATE, order_id, {
+                "move_id": m.move_id, "tote_id": m.tote_id, "source": m.source, "target": m.target,
+                "for_task": task.id})
+            tasks[m.move_id] = reloc
+            queued.insert(0, reloc)
+        self._queue(_Job(moves, tasks, station_id), queued)
+        return task
+
+    def _new_task(self, kind: TaskKind, order_id: str | None, payload: dict) -> Task:
+        task = Task(self.ids.next("AT"), kind, self.clock(), order_id=order_id,
+                    payload={"aisle": self.inventory.rack.aisle.id, **payload})
+        self.tasks[task.id] = task
+        return task
+
+    def _queue(self, job: _Job, tasks: list[Task]) -> None:
+        self._jobs.append(job)
+        for t in tasks:
+            self._emit_task(t, None, TaskState.QUEUED, "created")
+
+    @property
+    def pending_jobs(self) -> int:
+        return len(self._jobs)
+
+    # ---- execution -----------------------------------------------------------------------------
+    async def run(self) -> int:
+        """Run every queued job as crane cycles; stops at a crane fault. Returns moves completed."""
+        done = 0
+        while self.fault is None:
+            self._jobs = [j for j in self._jobs if j.remaining]
+            if not self._jobs:
+                break
+            resuming = [j for j in self._jobs if j.from_forks]
+            jobs = resuming[:1] or self._jobs
+            for cycle in plan_cycles(self.inventory.rack, [j.remaining for j in jobs], self.pairing):
+                self.cycles_run += 1
+                self.dual_cycles_run += cycle.is_dual
+                for move in cycle.moves:
+                    if not await self._run_move(move):
+                        return done
+                    done += 1
+        return done
+
+    def _job_of(self, move_id: str) -> _Job:
+        return next(j for j in self._jobs if any(m.move_id == move_id for m in j.moves))
+
+    async def _run_move(self, move: MoveRecord) -> bool:
+        job = self._job_of(move.move_id)
+        task = job.tasks[move.move_id]
+        crane = self.driver.crane_id
+        from_forks = job.from_forks and job.done == job.moves.index(move)
+        if task.state == TaskState.QUEUED:
+            self._transition(task, TaskState.ASSIGNED, "crane cycle planned", crane)
+        self.inventory.store.start_move(move.move_id, crane, resume_from_forks=from_forks)
+        self._transition(task, TaskState.ACTIVE, "crane moving", crane)
+        self._publish("asrs", "move_started", **_move_data(move), crane_id=crane,
+                      from_forks=from_forks)
+        outcome = await self.driver.execute(move, from_forks=from_forks)
+        if not outcome.ok:
+            self._on_fault(job, move, task, outcome)
+            return False
+        self.inventory.complete(move.move_id)  # source freed, target filled: one transaction
+        job.done += 1
+        job.from_forks = False
+        self._publish("asrs", "move_done", **_move_data(move), crane_id=crane)
+        self._transition(task, TaskState.DONE, f"tote {move.tote_id} at {move.target}")
+        if move.kind == MoveKind.RETRIEVE:
+            self._hand_off(job, move, task)
+        return True
+
+    def _on_fault(self, job: _Job, move: MoveRecord, task: Task, outcome: CraneOutcome) -> None:
+        rec = self.inventory.fault(move.move_id, outcome.load_on_forks, outcome.detail)
+        where = self.inventory.store.tote(move.tote_id).location
+        msg = (f"crane {self.driver.crane_id} fault during {move.kind} {move.move_id}: "
+               f"{outcome.detail}; tote {move.tote_id} is "
+               f"{'on the forks' if where.startswith(CRANE_PREFIX) else 'still at ' + where}, "
+               f"{move.source} -> {move.target}; inventory unchanged")
+        alarm_id = None
+        if self.alarms is not None:
+            alarm_id = self.alarms.raise_alarm(f"crane:{self.driver.crane_id}", "crane_fault",
+                                               "error", msg).id
+        else:
+            self._publish("alarm", "raised", source=f"crane:{self.driver.crane_id}",
+                          code="crane_fault", severity="error", message=msg)
+        self._publish("asrs", "move_faulted", **_move_data(rec),
+                      crane_id=self.driver.crane_id, tote_location=where, detail=outcome.detail)
+        job.from_forks = outcome.load_on_forks
+        self._transition(task, TaskState.QUEUED, msg)
+        self.fault = CraneFault(rec, outcome, alarm_id)
+
+    async def reset_fault(self) -> None:
+        """After an operator checked the crane: reset it; the faulted move runs again first
+        (finishing from the forks if the tote was already picked up)."""
+        if self.fault is None:
+            return
+        await self.driver.reset()
+        if self.alarms is not None and self.fault.alarm_id:
+            self.alarms.clear(self.fault.alarm_id)
+        self._publish("asrs", "crane_reset", crane_id=self.driver.crane_id,
+                      move_id=self.fault.move.move_id)
+        self.fault = None
+
+    def _hand_off(self, job: _Job, move: MoveRecord, task: Task) -> None:
+        """The tote is at the I/O point: a conveyor transfer to the station continues the order."""
+        aisle = self.inventory.rack.aisle
+        transfer = self._new_task(TaskKind.CONVEYOR_TRANSFER, task.order_id, {
+            "tote_id": move.tote_id, "sku": task.payload.get("sku"),
+            "from": f"asrs:{aisle.id}", "from_node": aisle.io_node, "conveyor": aisle.io_conveyor,
+            "to": job.station_id, "after_task": task.id})
+        task.payload["transfer_task"] = transfer.id
+        self._emit_task(transfer, None, TaskState.QUEUED, "created")
+
+    # ---- events --------------------------------------------------------------------------------
+    def _publish(self, topic: str, event_kind: str, /, **data: Any) -> None:
+        self.bus.publish(Event(topic, event_kind, self.clock(), data))  # data may carry its own "kind"
+
+    def _transition(self, task: Task, to: TaskState, reason: str, resource: str | None = None) -> None:
+        before = task.state
+        task.transition(to, self.clock(), reason, resource)
+        self._emit_task(task, before, to, reason)
+
+    def _emit_task(self, task: Task, before: TaskState | None, to: TaskState, reason: str) -> None:
+        self._publish("task", str(to), task_id=task.id, kind=str(task.kind),
+                      from_state=str(before) if before else None, to_state=str(to), reason=reason,
+                      resource_id=task.resource_id, order_id=task.order_id, payload=dict(task.payload))
+
+
+def _move_data(m: MoveRecord) -> dict:
+    return {"move_id": m.move_id, "kind": str(m.kind), "tote_id": m.tote_id, "source": m.source,
+            "target": m.target, "ref": m.ref}

@@ -1,0 +1,207 @@
+"""Goods-to-person planning: orders to stations, pods to fetch, returns, restocks, put-away."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from fleet_manager.dispatch_state import RobotRecord, StationState
+from fleet_manager.domain import NodeId, OrderState, PodId, Sku, SlotId, Task, TaskKind, TaskState
+from fleet_manager.g2p import G2PContext, PodView, StationView
+from fleet_manager.g2p.pod_return import SlotTable, derive_zones
+from fleet_manager.g2p.replenish import ReorderPoint, putaway_pod
+
+if TYPE_CHECKING:
+    from fleet_manager.dispatch import Dispatcher
+
+
+class G2PPlanner:
+    """Runs the configured G2P policies against the dispatcher's live state."""
+
+    def __init__(self, d: Dispatcher):
+        self.d = d
+        self.cfg = d.config.g2p
+        self.order_policy, self.pod_policy, self.return_policy = self.cfg.policies()
+        self._tables: dict[NodeId, np.ndarray] = {}
+        self.ctx = G2PContext(self.dist_to, np.random.default_rng(d.rng.integers(2**31)))
+        self.pending: list[str] = []  # accepted orders waiting for a station
+        self.returns: list[tuple[Sku, int]] = []  # customer returns waiting for put-away
+        site = d.site
+        nodes = {s: slot.node for s, slot in site.slots.items()}
+        station_nodes = [s.node for s in site.stations.values()]
+        if station_nodes:
+            near = np.min(np.stack([self.dist_to(n) for n in station_nodes]), axis=0)
+            to_station = {s: float(near[n]) for s, n in nodes.items()}
+        else:
+            to_station = dict.fromkeys(nodes, 0.0)
+        zones = derive_zones(to_station, {s: slot.zone for s, slot in site.slots.items()})
+        self.slots = SlotTable(nodes, zones, to_station)
+        self.reorder = ReorderPoint(self.cfg.reorder_point_units,
+                                    {p.id: dict(p.inventory) for p in site.pods.values()})
+        self.capacity = {p.id: p.capacity_units for p in site.pods.values()}
+
+    def dist_to(self, node: NodeId) -> np.ndarray:
+        table = self._tables.get(node)
+        if table is None:
+            table = self._tables[node] = self.d.graph.distances_to(node)
+        return table
+
+    # ---- per tick -------------------------------------------------------------------------------
+    def plan(self) -> None:
+        self.ctx.now_s = self.d.now_s
+        if self.pending:
+            self._assign_orders()
+        if self.returns:
+            self._putaway()
+        for station in self.d.stations.values():
+            if station.dirty:
+                self._fetch(station)
+
+    def pod_released(self, pod_id: PodId) -> None:
+        for station in self.d.stations.values():
+            if station.starved:
+                station.dirty = True
+
+    def _views(self) -> list[StationView]:
+        d = self.d
+        views = []
+        for st in d.stations.values():
+            skus = {line.sku for oid in st.order_ids for line in d.orders[oid].lines if line.open_quantity > 0}
+            views.append(StationView(st.id, st.spec.node, self.cfg.order_slots_per_station,
+                                     len(st.order_ids), skus, len(st.inbound), self.cfg.max_inbound_per_station))
+        return views
+
+    def _assign_orders(self) -> None:
+        d = self.d
+        if all(len(st.order_ids) >= self.cfg.order_slots_per_station for st in d.stations.values()):
+            return
+        waiting = sorted((d.orders[o] for o in self.pending), key=lambda o: (-o.priority, o.created_s, o.id))
+        for oid, sid in self.order_policy.assign(waiting, self._views(), self.ctx):
+            order = d.orders[oid]
+            self.pending.remove(oid)
+            order.station_id, order.state = sid, OrderState.IN_PROGRESS
+            d.stations[sid].order_ids.append(oid)
+            d.stations[sid].dirty = True
+            d.order_event(order, "assigned")
+
+    # ---- pods to fetch --------------------------------------------------------------------------
+    def _fetch(self, st: StationState) -> None:
+        d = self.d
+        st.dirty = False
+        lines: list[tuple[str, int, Sku, int]] = []
+        demand: dict[Sku, int] = defaultdict(int)
+        for oid in st.order_ids:
+            for i, line in enumerate(d.orders[oid].lines):
+                free = line.open_quantity - d.line_reserved.get((oid, i), 0)
+                if free > 0:
+                    lines.append((oid, i, line.sku, free))
+                    demand[line.sku] += free
+        room = self.cfg.max_inbound_per_station - len(st.inbound)
+        if not demand or room <= 0:
+            st.starved = False
+            return
+        inv = d.inventory
+        candidates: set[PodId] = set()
+        for sku in demand:
+            candidates |= inv.pods_with(sku)
+        pods = []
+        for pid in sorted(candidates):
+            ps = d.pods[pid]
+            if ps.task_id is not None or ps.slot is None:
+                continue
+            avail = {s: a for s in demand if (a := inv.available(pid, s)) > 0}
+            if avail:
+                pods.append(PodView(pid, self.slots.nodes[ps.slot], avail))
+        view = StationView(st.id, st.spec.node, self.cfg.order_slots_per_station, len(st.order_ids))
+        choices = self.pod_policy.select(view, dict(demand), pods, room, self.ctx)
+        left = dict(demand)
+        for choice in choices:
+            picks = []
+            for sku, qty in sorted(choice.take.items()):
+                for k, (oid, i, line_sku, free) in enumerate(lines):
+                    if line_sku != sku or free <= 0 or qty <= 0:
+                        continue
+                    n = min(free, qty)
+                    picks.append({"order": oid, "line": i, "sku": sku, "qty": n})
+                    lines[k] = (oid, i, line_sku, free - n)
+                    qty -= n
+                    left[sku] -= n
+            if picks:
+                self._create_fetch(st, choice.pod_id, picks, {}, "pick")
+        st.starved = any(q > 0 for q in left.values())
+
+    def _create_fetch(self, st: StationState, pod_id: PodId, picks: list[dict[str, Any]],
+                      restock: dict[Sku, int], mode: str) -> Task:
+        d = self.d
+        for p in picks:
+            d.inventory.reserve(pod_id, p["sku"], p["qty"])
+            key = (p["order"], p["line"])
+            d.line_reserved[key] = d.line_reserved.get(key, 0) + p["qty"]
+        pod = d.pods[pod_id]
+        pickup = self.slots.nodes[pod.slot]
+        end = self.slots.nodes[pod.home]
+        work = float(self.dist_to(st.spec.node)[pickup]) + float(self.dist_to(end)[st.spec.node])
+        units = sum(p["qty"] for p in picks)
+        service = units * st.spec.pick_time_s_per_unit + 2 * d.site.robot_model.lift_time_s
+        priority = max((d.orders[p["order"]].priority for p in picks), default=0)
+        payload = {"pod": pod_id, "station": st.id, "picks": picks, "restock": restock, "mode": mode,
+                   "pickup": pickup, "end": end, "work_cells": work, "service_s": service}
+        kind = TaskKind.POD_FETCH if mode == "pick" else TaskKind.REPLENISH
+        task = d.new_task(kind, payload, priority=priority, order_id=picks[0]["order"] if picks else None)
+        pod.task_id = task.id
+        st.inbound.add(task.id)
+        return task
+
+    # ---- restock, put-away, return ------------------------------------------------------------
+    def restock_on_visit(self, rec: RobotRecord, payload: dict[str, Any]) -> None:
+        """Pod at a station will drop to its reorder point: refill it during this visit."""
+        d = self.d
+        if self.cfg.reorder_point_units < 0:
+            return
+        pod_id = rec.pod_id
+        after = dict(d.inventory.on_hand[pod_id])
+        for p in payload["picks"]:
+            after[p["sku"]] = after.get(p["sku"], 0) - p["qty"]
+        add = {}
+        for sku, target in self.reorder.targets.get(pod_id, {}).items():
+            have = after.get(sku, 0) + payload["restock"].get(sku, 0)
+            if have <= self.cfg.reorder_point_units and target > have:
+                add[sku] = target - have
+        if not add:
+            return
+        for sku, qty in add.items():
+            payload["restock"][sku] = payload["restock"].get(sku, 0) + qty
+        task = d.new_task(TaskKind.REPLENISH, {"pod": pod_id, "station": rec.station_id, "restock": add,
+                                               "mode": "replenish", "robot": rec.id, "on_visit": True})
+        d.transition(task, TaskState.ASSIGNED, "restock during station visit", rec.id)
+        d.transition(task, TaskState.ACTIVE, "restocking", rec.id)
+        payload.setdefault("replenish_tasks", []).append(task.id)
+
+    def submit_return(self, sku: Sku, qty: int) -> None:
+        self.returns.append((sku, qty))
+
+    def _putaway(self) -> None:
+        d = self.d
+        busy = {p for p, ps in d.pods.items() if ps.task_id is not None or ps.slot is None}
+        keep = []
+        for sku, qty in self.returns:
+            pod_id = putaway_pod(d.inventory, sku, qty, self.capacity, busy)
+            open_st = [s for s in d.stations.values() if len(s.inbound) < self.cfg.max_inbound_per_station]
+            if pod_id is None or not open_st:
+                keep.append((sku, qty))
+                continue
+            st = min(open_st, key=lambda s: (len(s.inbound), s.id))
+            self._create_fetch(st, pod_id, [], {sku: qty}, "putaway")
+            busy.add(pod_id)
+        self.returns = keep
+
+    def return_slot(self, pod_id: PodId, from_node: NodeId) -> SlotId:
+        d = self.d
+        free = [s for s in self.slots.nodes if s not in d.slot_pod and s not in d.slot_reserved]
+        pod = d.pods[pod_id]
+        visits = {p.id: p.visits for p in d.pods.values()}
+        slot = self.return_policy.choose(pod_id, pod.home, from_node, free, self.slots, visits, self.ctx)
+        d.slot_reserved.add(slot)
+        return slot

@@ -1,0 +1,458 @@
+"""The runtime: one control thread owns the simulation; the store records every change.
+
+Flow: an order is committed to the store first (the API answers 201 only then), then queued for
+the control thread, which submits it to the simulation. Each tick the thread advances the
+simulation to wall time x speed, and hands all bus events of the tick, with the order/task/alarm
+rows they change, to the store as one transaction (outbox). On start, orders that were accepted
+but not finished are submitted again (once); tasks left open by a previous run are closed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from fleet_manager.domain import IdFactory, Order, OrderLine, Task, TaskKind, TaskState
+from fleet_manager.events import Event, EventBus
+from fleet_manager.runtime.lanes import LaneControl, SiteLanes
+from fleet_manager.runtime.recorder import EventRecorder, task_fields
+from fleet_manager.runtime.timed_tasks import TIMED_KINDS, TimedTasks
+from fleet_manager.site.model import Site
+from fleet_manager.store import OrderRecord, StateBatch, StoredResponse, TaskRecord
+from fleet_manager.store.sqlite import SqliteStore
+
+log = logging.getLogger(__name__)
+SimCall = Callable[[Any], Any]
+
+
+class Component(Protocol):
+    """Something that runs beside the simulation (PLC bridge, webhook sender, order feed)."""
+
+    def start(self, runtime: Runtime) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+@dataclass
+class RuntimeConfig:
+    speed: float = 1.0  # simulated seconds per wall second; 0 = as fast as possible
+    tick_s: float = 0.05  # wall time between control ticks
+    snapshot_hz: float = 5.0
+    max_steps_per_tick: int = 200  # never stall the loop catching up after a pause
+    seed: int = 0
+    sim_config: Any = None
+
+
+@dataclass
+class _Pending:
+    future: Future[Any]
+    value: Any = None
+    error: BaseException | None = None
+
+
+@dataclass
+class RuntimeStats:
+    ticks: int = 0
+    steps: int = 0
+    orders_submitted: int = 0
+    orders_rejected: int = 0
+    events_recorded: int = 0
+    lag_s: float = 0.0
+    step_errors: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Runtime:
+    """Composes Site + Simulation + Store + EventBus and paces the simulation."""
+
+    def __init__(
+        self,
+        site: Site,
+        store: SqliteStore,
+        *,
+        config: RuntimeConfig | None = None,
+        sim_factory: Callable[..., Any] | None = None,
+    ):
+        self.site = site
+        self.store = store
+        self.config = config or RuntimeConfig()
+        self.bus = EventBus()
+        factory = sim_factory or _default_sim_factory
+        sim_config = self.config.sim_config
+        if sim_config is None or isinstance(sim_config, dict):
+            # Orders come from the store (API or feed), never from the simulator's own stream.
+            sim_config = {**(sim_config or {}), "orders_per_h": 0.0}
+        self.sim = factory(site, seed=self.config.seed, config=sim_config, bus=self.bus)
+        _continue_ids(self.sim, store)
+        self.stats = RuntimeStats()
+        # Replaced by the PLC bridge's sorter control when one is wired in.
+        self.lane_control: LaneControl = SiteLanes(site, self.bus)
+        # AS/RS, conveyor and sort tasks from the API; AMR tasks go to the simulation.
+        self.timed = TimedTasks(site, self.bus)
+        self._api_task_ids: set[str] = set()
+        self.recorder = EventRecorder(self.bus, self._lookup_task, self._api_task_ids)
+        self._inbox: queue.SimpleQueue[tuple[SimCall, _Pending | None]] = queue.SimpleQueue()
+        self._submitted: set[str] = set()
+        self._components: list[Component] = []
+        self._tick_hooks: list[Callable[[float], None]] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._snapshot: dict[str, Any] = {}
+        self._snapshot_json = "{}"
+        self._snapshot_lock = threading.Lock()
+        self.now_s = float(getattr(self.sim, "now_s", 0.0))
+
+    # --- life cycle -----------------------------------------------------------------------
+    def add_component(self, component: Component) -> None:
+        self._components.append(component)
+
+    def add_tick_hook(self, hook: Callable[[float], None]) -> None:
+        """`hook(now_s)` runs on the control thread after every tick."""
+        self._tick_hooks.append(hook)
+
+    def start(self) -> None:
+        self._recover()
+        self._take_snapshot()
+        self._thread = threading.Thread(target=self._loop, name="wcs-runtime", daemon=True)
+        self._thread.start()
+        for component in self._components:
+            component.start(self)
+
+    def stop(self) -> None:
+        for component in reversed(self._components):
+            try:
+                component.stop()
+            except Exception:
+                log.exception("component %r failed to stop", component)
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._flush().result(timeout=10)
+
+    def _recover(self) -> None:
+        """Close tasks a dead run left open, and queue its unfinished orders (once each)."""
+        batch = StateBatch()
+        for task in self.store.open_tasks():
+            if task.source == "api":
+                self._inbox.put((self._resubmit_task_call(task), None))
+                continue
+            step = {"from": task.state, "to": "cancelled", "at_s": self.now_s, "reason": "restart"}
+            batch.tasks.append({**task.as_dict(), "state": "cancelled"})
+            batch.task_history.append((task.id, step))
+            batch.events.append(
+                Event(
+                    "task",
+                    "cancelled",
+                    self.now_s,
+                    {
+                        "task_id": task.id,
+                        "task_kind": task.kind,
+                        "from_state": task.state,
+                        "to_state": "cancelled",
+                        "reason": "restart",
+                    },
+                )
+            )
+        if batch:
+            batch.events.append(
+                Event("order", "recovery", self.now_s, {"closed_tasks": len(batch.tasks)})
+            )
+            self.store.apply_batch(batch).result()
+        for order in self.store.open_orders():
+            self._inbox.put((self._submit_order_call(order), None))
+
+    # --- writes from the API (thread-safe) ------------------------------------------------
+    def submit_order(self, record: OrderRecord, claim: Any) -> Future[StoredResponse]:
+        """Commit the order, then queue it for the simulation; the Future is the commit."""
+        future = self.store.create_order(record, claim)
+
+        def queue_it(done: Future[StoredResponse]) -> None:
+            if done.exception() is None and not done.result().replayed:
+                body = done.result().body
+                self._inbox.put((self._submit_order_call(_order_from_body(body)), None))
+
+        future.add_done_callback(queue_it)
+        return future
+
+    def submit_task(self, record: TaskRecord, claim: Any) -> Future[StoredResponse]:
+        future = self.store.create_task(record, claim)
+
+        def queue_it(done: Future[StoredResponse]) -> None:
+            if done.exception() is None and not done.result().replayed:
+                stored = TaskRecord(**{**done.result().body, "history": ()})
+                self._inbox.put((self._resubmit_task_call(stored), None))
+
+        future.add_done_callback(queue_it)
+        return future
+
+    def call(self, fn: SimCall) -> Future[Any]:
+        """Run `fn(sim)` on the control thread; resolves after the tick's events are committed."""
+        pending = _Pending(Future())
+        self._inbox.put((fn, pending))
+        return pending.future
+
+    def cancel_order(self, order_id: str) -> Future[Any]:
+        return self.call(lambda sim: sim.cancel_order(order_id))
+
+    def set_order_priority(self, order_id: str, priority: int) -> Future[Any]:
+        return self.call(lambda sim: sim.set_order_priority(order_id, priority))
+
+    def cancel_task(self, task_id: str) -> Future[Any]:
+        def cancel(sim: Any) -> None:
+            if task_id in self.timed.tasks:
+                self.timed.cancel(task_id, self.now_s)
+            else:
+                sim.cancel_task(task_id)
+
+        return self.call(cancel)
+
+    def command_robot(self, robot_id: str, command: str) -> Future[Any]:
+        return self.call(lambda sim: sim.command_robot(robot_id, command))
+
+    def ack_alarm(self, alarm_id: str, user: str) -> Future[Any]:
+        return self.call(lambda sim: sim.alarms.acknowledge(alarm_id, user).as_dict())
+
+    def set_lane_enabled(self, lane_id: str, enabled: bool) -> Future[Any]:
+        return self.call(
+            lambda _sim: self.lane_control.set_lane_enabled(lane_id, enabled, self.now_s)
+        )
+
+    def lanes(self) -> Future[Any]:
+        return self.call(lambda _sim: self.lane_control.lanes())
+
+    def where_is(self, sku: str) -> Future[Any]:
+        """Pods (with slot and node) or robots holding `sku` right now, with quantities."""
+        return self.call(lambda sim: _where_is(self.site, sim, sku))
+
+    # --- reads (thread-safe) --------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        with self._snapshot_lock:
+            return self._snapshot
+
+    def snapshot_json(self) -> str:
+        with self._snapshot_lock:
+            return self._snapshot_json
+
+    # --- the control thread ---------------------------------------------------------------
+    def _submit_order_call(self, record: OrderRecord) -> SimCall:
+        def submit(sim: Any) -> None:
+            if record.id in self._submitted:
+                return  # exactly once per run, whatever path queued it twice
+            self._submitted.add(record.id)
+            lines = [
+                OrderLine(ln.sku, ln.quantity - ln.picked)
+                for ln in record.lines
+                if ln.quantity > ln.picked
+            ]
+            order = Order(record.id, lines, self.now_s, record.priority, record.due_s)
+            order.station_id = record.station_id
+            try:
+                sim.submit_order(order)
+                self.stats.orders_submitted += 1
+            except ValueError as exc:  # IntakeError and friends: the order cannot be done here
+                self.stats.orders_rejected += 1
+                self.bus.emit(
+                    "order",
+                    "rejected",
+                    self.now_s,
+                    order_id=record.id,
+                    state="failed",
+                    reason=str(exc),
+                )
+
+        return submit
+
+    def _resubmit_task_call(self, record: TaskRecord) -> SimCall:
+        def submit(sim: Any) -> None:
+            if record.id in self._submitted:
+                return
+            self._submitted.add(record.id)
+            self._api_task_ids.add(record.id)
+            task = Task(
+                record.id,
+                TaskKind(record.kind),
+                self.now_s,
+                record.priority,
+                order_id=record.order_id,
+                payload=dict(record.payload),
+            )
+            try:
+                if task.kind in TIMED_KINDS:
+                    self.timed.submit(task, self.now_s)
+                else:
+                    sim.submit_task(task)
+            except ValueError as exc:
+                self.bus.emit(
+                    "task",
+                    "failed",
+                    self.now_s,
+                    task_id=record.id,
+                    task_kind=record.kind,
+                    from_state=record.state,
+                    to_state=TaskState.FAILED.value,
+                    reason=str(exc),
+                )
+
+        return submit
+
+    def _lookup_task(self, task_id: str) -> Any:
+        if task_id in self.timed.tasks:
+            return self.timed.tasks[task_id]
+        tasks = getattr(self.sim, "tasks", None)
+        if isinstance(tasks, dict):
+            return tasks.get(task_id)
+        return None
+
+    def _drain_inbox(self) -> list[_Pending]:
+        done: list[_Pending] = []
+        while True:
+            try:
+                fn, pending = self._inbox.get_nowait()
+            except queue.Empty:
+                return done
+            try:
+                value = fn(self.sim)
+                if pending is not None:
+                    pending.value = value
+            except Exception as exc:  # handed back to the caller, who maps it to 404/409
+                if pending is None:
+                    log.exception("queued simulation call failed")
+                else:
+                    pending.error = exc
+            if pending is not None:
+                done.append(pending)
+
+    def _loop(self) -> None:
+        cfg = self.config
+        wall0, sim0 = time.monotonic(), self.now_s
+        next_snapshot = 0.0
+        while not self._stop.is_set():
+            tick_start = time.monotonic()
+            answered = self._drain_inbox()
+            target = sim0 + (tick_start - wall0) * cfg.speed if cfg.speed > 0 else float("inf")
+            steps = 0
+            try:
+                while self.sim.now_s < target and steps < cfg.max_steps_per_tick:
+                    self.sim.step()
+                    steps += 1
+            except Exception as exc:  # noqa: BLE001 - keep serving; shown in stats and the log
+                self._step_failed(exc)
+            self.now_s = float(self.sim.now_s)
+            self.stats.ticks += 1
+            self.stats.steps += steps
+            self.stats.lag_s = max(0.0, target - self.now_s) if cfg.speed > 0 else 0.0
+            if self.stats.lag_s > 5.0:  # fell far behind: forget the debt rather than sprint
+                wall0, sim0 = tick_start, self.now_s
+            self.timed.tick(self.now_s)
+            for hook in self._tick_hooks:
+                hook(self.now_s)
+            answered += self._drain_inbox()
+            self._flush(answered)
+            if tick_start >= next_snapshot:
+                self._take_snapshot()
+                next_snapshot = tick_start + 1.0 / cfg.snapshot_hz
+            self._stop.wait(max(0.0, cfg.tick_s - (time.monotonic() - tick_start)))
+
+    def _step_failed(self, exc: Exception) -> None:
+        self.stats.step_errors += 1
+        message = f"{type(exc).__name__}: {exc}"
+        if self.stats.extra.get("last_step_error") != message:
+            log.exception("simulation step failed")
+        self.stats.extra["last_step_error"] = message
+        time.sleep(0.1)  # do not spin on a step that keeps failing
+
+    def _flush(self, answered: list[_Pending] | None = None) -> Future[Any]:
+        batch = self.recorder.take()
+        answered = answered or []
+        if not batch:
+            _resolve(answered)
+            done: Future[Any] = Future()
+            done.set_result([])
+            return done
+        self.stats.events_recorded += len(batch.events)
+        future = self.store.apply_batch(batch)
+        future.add_done_callback(lambda _f: _resolve(answered))
+        return future
+
+    def _take_snapshot(self) -> None:
+        snap = dict(self.sim.snapshot())
+        snap.setdefault("time_s", self.now_s)
+        snap["speed"] = self.config.speed
+        text = json.dumps(snap, default=str, separators=(",", ":"))
+        with self._snapshot_lock:
+            self._snapshot, self._snapshot_json = snap, text
+
+
+def _resolve(answered: list[_Pending]) -> None:
+    for pending in answered:
+        if pending.error is not None:
+            pending.future.set_exception(pending.error)
+        else:
+            pending.future.set_result(pending.value)
+
+
+def _where_is(site: Site, sim: Any, sku: str) -> dict[str, Any]:
+    inventory = getattr(sim, "inventory", None)
+    if inventory is None:
+        raise RuntimeError("the simulation exposes no inventory")
+    if sku not in site.skus and sku not in getattr(inventory, "known_skus", ()):
+        raise KeyError(f"unknown SKU {sku!r}")
+    pods = getattr(sim, "pods", {}) or {}
+    locations = []
+    for pod_id in sorted(inventory.pods_with(sku)):
+        pod = pods.get(pod_id) if isinstance(pods, dict) else None
+        spec = site.pods.get(pod_id)
+        slot_id = getattr(pod, "slot", None) or (spec.slot if spec else None)
+        carrier = getattr(pod, "carried_by", None) or getattr(pod, "robot_id", None)
+        where: dict[str, Any] = {
+            "pod_id": pod_id,
+            "quantity": inventory.qty(pod_id, sku),
+            "available": inventory.available(pod_id, sku),
+            "slot_id": slot_id,
+            "robot_id": carrier,
+        }
+        slot = site.slots.get(slot_id) if slot_id else None
+        if slot is not None:
+            where["cell"] = list(site.coord(slot.node))
+        locations.append(where)
+    return {"sku": sku, "total_units": inventory.total_on_hand(sku), "locations": locations}
+
+
+def _continue_ids(sim: Any, store: SqliteStore) -> None:
+    """A new simulation numbers tasks and alarms from 1 again; continue after the stored ones
+    so a restart never reuses an id (T-000001 of this run is not T-000001 of the last)."""
+    highest = store.highest_ids()
+    dispatcher = getattr(sim, "dispatcher", None)
+    ids = getattr(dispatcher, "ids", None)
+    if isinstance(ids, IdFactory):
+        for prefix, n in highest.get("tasks", {}).items():
+            ids._counters[prefix] = itertools.count(n + 1)
+    alarms = getattr(sim, "alarms", None)
+    if alarms is not None and hasattr(alarms, "_counter"):
+        alarms._counter = max(alarms._counter, highest.get("alarms", {}).get("A", 0))
+
+
+def _order_from_body(body: dict[str, Any]) -> OrderRecord:
+    from fleet_manager.store import OrderLineRecord
+
+    lines = tuple(
+        OrderLineRecord(x["sku"], x["quantity"], x.get("picked", 0)) for x in body["lines"]
+    )
+    return OrderRecord(**{**body, "lines": lines})
+
+
+def _default_sim_factory(site: Site, **kwargs: Any) -> Any:
+    from sim.world import Simulation
+
+    return Simulation(site, **kwargs)
+
+
+__all__ = ["Component", "Runtime", "RuntimeConfig", "RuntimeStats", "task_fields"]

@@ -1,0 +1,138 @@
+"""`wcs run` (simulated warehouse + order stream + API + monitor) and `wcs serve` (API only)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import sys
+import threading
+from pathlib import Path
+
+from fleet_manager.site import MapError, default_map_path, load_site
+
+EXIT_BAD_INPUT = 2
+FIRST_RUN_FILE = "first-run-tokens.txt"
+STATUS_EVERY_S = 5.0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    run = subparsers.add_parser(
+        "run", help="run the simulated warehouse with generated orders, the API and the monitor"
+    )
+    _common(run)
+    run.add_argument("--orders-per-h", type=float, default=600.0, help="generated orders per hour")
+    run.set_defaults(func=run_command, generate=True)
+    serve = subparsers.add_parser(
+        "serve", help="serve the API over an existing data dir (no generated orders)"
+    )
+    _common(serve)
+    serve.set_defaults(func=run_command, generate=False, orders_per_h=0.0)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--map", default=None, help="site map (default: maps/demo.yaml)")
+    parser.add_argument("--host", default="127.0.0.1", help="listen address (default loopback)")
+    parser.add_argument("--port", type=int, default=8000, help="0 picks a free port")
+    parser.add_argument("--data-dir", default="data", help="where wcs.sqlite3 lives")
+    parser.add_argument("--speed", type=float, default=1.0, help="simulated s per wall s")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--cors-origin", action="append", default=[], help="allow this origin")
+    parser.add_argument("--quiet", action="store_true", help="no periodic status line")
+    parser.add_argument(
+        "--durable-power-loss",
+        action="store_true",
+        help="fsync every commit (synchronous=FULL); default survives a killed process only",
+    )
+
+
+def _fail(message: str) -> int:
+    print(f"wcs: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def run_command(args: argparse.Namespace) -> int:
+    if args.speed < 0:
+        return _fail(f"--speed must be >= 0, got {args.speed}")
+    if args.orders_per_h < 0:
+        return _fail(f"--orders-per-h must be >= 0, got {args.orders_per_h}")
+    map_path = Path(args.map) if args.map else default_map_path()
+    try:
+        site = load_site(map_path)
+    except (MapError, OSError) as exc:
+        return _fail(f"cannot load map {map_path}: {str(exc).splitlines()[0]}")
+    from fleet_manager.store import DB_FILE_NAME, SqliteStore
+
+    data_dir = Path(args.data_dir)
+    if not args.generate and not (data_dir / DB_FILE_NAME).exists():
+        return _fail(f"no database in {data_dir}: run `wcs run` or `wcs token create` first")
+    try:
+        sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((args.host, args.port))
+    except OSError as exc:
+        return _fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
+    store = SqliteStore.in_dir(
+        data_dir, synchronous="FULL" if args.durable_power_loss else "NORMAL"
+    )
+    try:
+        if args.generate:
+            _first_run_tokens(store, data_dir)
+        return _serve(args, site, store, sock)
+    finally:
+        store.close()
+
+
+def _first_run_tokens(store: object, data_dir: Path) -> None:
+    from fleet_manager.api.tokens import ROLES, issue_token
+
+    if store.count_tokens():  # type: ignore[attr-defined]
+        return
+    lines = [f"{role:<10} {issue_token(store, role, f'first-run {role}').token}" for role in ROLES]  # type: ignore[arg-type]
+    path = data_dir / FIRST_RUN_FILE
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write("\n".join(lines) + "\n")
+    print(f"first start: created one API token per role (shown once, also in {path}):")
+    for line in lines:
+        print(f"  {line}")
+
+
+def _serve(args: argparse.Namespace, site: object, store: object, sock: socket.socket) -> int:
+    import uvicorn
+
+    from fleet_manager.api.app import create_app
+    from fleet_manager.runtime import Runtime, RuntimeConfig
+    from fleet_manager.runtime.feed import OrderFeed
+
+    runtime = Runtime(site, store, config=RuntimeConfig(speed=args.speed, seed=args.seed))  # type: ignore[arg-type]
+    feed = OrderFeed(args.orders_per_h, seed=args.seed) if args.generate else None
+    if feed is not None:
+        runtime.add_component(feed)
+    runtime.start()
+    app = create_app(runtime, cors_origins=args.cors_origin)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+    server = uvicorn.Server(config)
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    print(f"monitor: http://{shown}:{port}/   API: http://{shown}:{port}/api/v1/  (Ctrl-C stops)")
+    sys.stdout.flush()
+    stop_status = threading.Event()
+    if not args.quiet:
+        threading.Thread(
+            target=_status_loop, args=(runtime, stop_status), daemon=True, name="wcs-status"
+        ).start()
+    try:
+        server.run(sockets=[sock])  # handles SIGINT/SIGTERM: finishes requests, then returns
+    finally:
+        stop_status.set()
+        runtime.stop()
+        print("wcs: stopped cleanly")
+    return 0
+
+
+def _status_loop(runtime: object, stop: threading.Event) -> None:
+    from fleet_manager.runtime.status import status_line
+
+    while not stop.wait(STATUS_EVERY_S):
+        print(status_line(runtime), flush=True)

@@ -1,0 +1,103 @@
+"""Bounded LRU cache of distance-to-goal tables, one slab row per goal, filled by scipy searches."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import shortest_path
+
+_BATCH = 64  # goals per scipy call: bounds the float64 scratch to 64 x n
+
+
+class DistanceCache:
+    """dist[goal][v] for goals on demand; at most `capacity` tables resident (LRU eviction).
+
+    `reverse` is the reversed graph (row g lists g's predecessors with edge costs), so a search
+    from g over it gives every node's cost *to* g. Rows are stored in `dtype` (uint16 keeps a
+    38k-node table at 77 kB); finite costs that do not fit saturate at max-1; the dtype's
+    maximum is the sentinel for "unreachable".
+    """
+
+    def __init__(
+        self, reverse: csr_matrix, *, unweighted: bool, dtype: type, capacity: int
+    ) -> None:
+        self.reverse = reverse
+        self.n = int(reverse.shape[0])
+        self.unweighted = unweighted
+        self.dtype = np.dtype(dtype)
+        self.sentinel = int(np.iinfo(self.dtype).max)
+        self.capacity = max(1, min(int(capacity), max(1, self.n)))
+        # np.empty maps pages lazily: only rows actually filled cost resident memory.
+        self._slab = np.empty((self.capacity, self.n), dtype=self.dtype)
+        self._slot_of_goal = np.full(self.n, -1, dtype=np.int32)
+        self._goal_of_slot = np.full(self.capacity, -1, dtype=np.int32)
+        self._last_used = np.zeros(self.capacity, dtype=np.int64)
+        self._clock = 0
+        self.computed = 0  # tables built so far (cache misses)
+
+    def ensure(self, goals: np.ndarray) -> np.ndarray:
+        """Cache a table for each goal (at most `capacity` distinct); return their slots."""
+        goals = np.asarray(goals, dtype=np.int64)
+        self._clock += 1
+        slots = self._slot_of_goal[goals]
+        missing = np.unique(goals[slots < 0])
+        if missing.size:
+            distinct = np.unique(goals).size
+            if distinct > self.capacity:
+                raise ValueError(f"{distinct} goals requested at once, cache holds {self.capacity}")
+            # Protect this request's hits from eviction, then take free / least recent slots.
+            self._last_used[slots[slots >= 0]] = self._clock
+            victims = np.argsort(self._last_used, kind="stable")[: missing.size]
+            old = self._goal_of_slot[victims]
+            self._slot_of_goal[old[old >= 0]] = -1
+            self._goal_of_slot[victims] = missing
+            self._slot_of_goal[missing] = victims
+            for i in range(0, missing.size, _BATCH):
+                self._fill(victims[i : i + _BATCH], missing[i : i + _BATCH])
+            slots = self._slot_of_goal[goals]
+        self._last_used[slots] = self._clock
+        return slots
+
+    def has(self, goals: np.ndarray) -> np.ndarray:
+        """True where a goal's table is cached (no work, no LRU update)."""
+        return self._slot_of_goal[np.asarray(goals, dtype=np.int64)] >= 0
+
+    def slots_if_cached(self, goals: np.ndarray) -> np.ndarray:
+        """Slot of each goal's table, -1 where not cached (no work, no LRU update)."""
+        return self._slot_of_goal[np.asarray(goals, dtype=np.int64)]
+
+    def row(self, goal: int) -> np.ndarray:
+        """A copy of one goal's table in the stored dtype."""
+        return self._slab[self.ensure(np.array([goal]))[0]].copy()
+
+    def lookup(self, goals: np.ndarray, nodes: np.ndarray) -> np.ndarray:
+        """Stored dist[goals[i]][nodes[i, ...]] (sentinel where nodes < 0); any batch size."""
+        goals = np.asarray(goals, dtype=np.int64)
+        nodes = np.asarray(nodes, dtype=np.int64)
+        out = np.empty(nodes.shape, dtype=self.dtype)
+        uniq, inverse = np.unique(goals, return_inverse=True)
+        safe = np.where(nodes >= 0, nodes, 0)
+        for start in range(0, uniq.size, self.capacity):
+            part = uniq[start : start + self.capacity]
+            slots = self.ensure(part)
+            sel = (inverse >= start) & (inverse < start + part.size)
+            rows = slots[inverse[sel] - start]
+            out[sel] = self._slab[rows[:, None] if nodes.ndim == 2 else rows, safe[sel]]
+        out[nodes < 0] = self.sentinel
+        return out
+
+    def cached(self) -> int:
+        return int((self._goal_of_slot >= 0).sum())
+
+    def _fill(self, slots: np.ndarray, goals: np.ndarray) -> None:
+        dist = shortest_path(
+            self.reverse, directed=True, unweighted=self.unweighted, indices=goals
+        )
+        dist = np.atleast_2d(dist)
+        # Too-large finite costs saturate one below the sentinel, so the sentinel always
+        # means "unreachable" exactly.
+        finite = np.isfinite(dist)
+        dist[finite] = np.minimum(dist[finite], self.sentinel - 1)
+        dist[~finite] = self.sentinel
+        self._slab[slots] = dist.astype(self.dtype)
+        self.computed += int(goals.size)

@@ -1,0 +1,272 @@
+"""Lifelong one-step planner: PIBT (priority inheritance with backtracking) on a MotionGraph."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import numpy as np
+
+from fleet_manager.traffic.graph import MotionGraph
+from fleet_manager.traffic.detour import Detours
+from fleet_manager.traffic.guidance import GuidanceCosts
+
+
+class PlanningError(ValueError):
+    """Bad planner input: names the robot and the cell (start/goal invalid, unreachable...)."""
+
+
+class LifelongPlanner(Protocol):
+    """One tick of lifelong multi-agent planning."""
+
+    def step(
+        self, positions: np.ndarray, goals: np.ndarray, pinned: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Every agent's next node (its own node = wait); never a vertex/swap/illegal move."""
+        ...
+
+
+class PibtPlanner:
+    """PIBT with dynamic priorities, guidance costs and livelock escape.
+
+    Options (all keyword): `guidance` ("none" | "crisscross", default "crisscross": costs that
+    favour alternating one-way flows along rows and columns, so head-on meetings in 1-wide
+    aisles become rare), `against_cost` (extra cost per move against the preferred direction,
+    default 0.5), `prefer_free` (tie-break equal-cost moves toward currently free cells, default
+    True), `stuck_limit` (steps without progress before an agent's priority is reset, letting
+    whoever it blocks go first: breaks livelocks, default 32), `aside_weight` (extra
+    cost, in hops, for a pushed agent to move further along its pusher's way instead of
+    stepping aside; default 0.1, a tie-break), `cache_tables` (guidance tables kept, default: 1 GiB worth;
+    "none" guidance shares the graph's hop cache instead), `detour_radius` (hops searched
+    for a way around pinned agents, default 24), `tables_per_step` (new goal tables built
+    per step at most, default max(32, 2.5e6 / nodes); the rest steer by Manhattan meanwhile), `agent_ids` (names used in error messages).
+    """
+
+    def __init__(
+        self,
+        graph: MotionGraph,
+        seed: int = 0,
+        *,
+        guidance: str = "crisscross",
+        against_cost: float = 0.5,
+        prefer_free: bool = True,
+        stuck_limit: int = 32,
+        aside_weight: float = 0.6,
+        cache_tables: int | None = None,
+        detour_radius: int = 24,
+        tables_per_step: int | None = None,
+        agent_ids: Sequence[str] | None = None,
+    ) -> None:
+        self.graph = graph
+        self.rng = np.random.default_rng(seed)
+        self.prefer_free = prefer_free
+        self.stuck_limit = int(stuck_limit)
+        self.aside_weight = float(aside_weight)
+        self.agent_ids = list(agent_ids) if agent_ids is not None else None
+        self.costs = GuidanceCosts(graph, guidance, against_cost, cache_tables)
+        self.detours = Detours(graph, detour_radius)
+        # Default: about 2.5 M node visits of table building per step (64 on a 38k-node map).
+        auto = max(32, 2_500_000 // max(1, graph.n))
+        self.tables_per_step = auto if tables_per_step is None else int(tables_per_step)
+        self._n_agents = -1
+        self._priority = np.zeros(0)
+        self._best = np.zeros(0)
+        self._stuck = np.zeros(0, dtype=np.int64)
+        self._last_goal = np.zeros(0, dtype=np.int64)
+
+    # ---- public ------------------------------------------------------------------------------
+    def step(
+        self, positions: np.ndarray, goals: np.ndarray, pinned: np.ndarray | None = None
+    ) -> np.ndarray:
+        pos, goal, pin = self._check(positions, goals, pinned)
+        n_agents = pos.size
+        if n_agents == 0:
+            return pos.copy()
+        g = self.graph
+        cand = g.moves[pos]  # (N, K): wait first, then successors, -1 padding
+        cost = self._costs(pos, goal, cand)  # float64 hops, inf where the goal is unreachable
+        here = cost[:, 0]
+        bad = np.nonzero(~np.isfinite(here))[0]
+        if bad.size:
+            i = int(bad[0])
+            raise PlanningError(
+                f"{self._name(i)}: goal {g.describe(int(goal[i]))} is unreachable from "
+                f"{g.describe(int(pos[i]))}"
+            )
+        self._update_priorities(pos, goal, here)
+        tie = self.rng.random(cand.shape) * 1e-3
+        if self.prefer_free:
+            occupied = np.zeros(g.n, dtype=bool)
+            occupied[pos] = True
+            busy = occupied[np.where(cand >= 0, cand, 0)] & (cand != pos[:, None])
+            tie += busy * 1e-2
+        key = cost + tie
+        self.detours.prefer(pos, goal, pin, cand, key, self.costs.lookup)
+        order = np.argsort(key, axis=1, kind="stable")
+        ranked = np.take_along_axis(cand, order, axis=1)
+        ranked_key = np.take_along_axis(key, order, axis=1)
+        ranked[~np.isfinite(ranked_key)] = -1
+        slab, slots = self.costs.rows(goal)
+        return self._pibt(pos, pin, ranked, ranked_key, slab, slots)
+
+    # ---- internals ---------------------------------------------------------------------------
+    def _costs(self, pos: np.ndarray, goal: np.ndarray, cand: np.ndarray) -> np.ndarray:
+        """Cost-to-goal of every candidate. At most `tables_per_step` new goal tables are built
+        per call (highest priority first); agents still waiting for theirs steer by Manhattan
+        distance for a step or two, which keeps a burst of new goals from stalling the tick."""
+        first = (
+            np.argsort(-self._priority, kind="stable")
+            if self._priority.size == pos.size
+            else np.arange(pos.size)
+        )
+        ready = self.costs.prepare(goal, first, self.tables_per_step)
+        if ready.all():
+            return self.costs.lookup(goal, cand)
+        cost = np.empty(cand.shape)
+        cost[ready] = self.costs.lookup(goal[ready], cand[ready])
+        wait = ~ready
+        xy = self.graph.coords[np.where(cand[wait] >= 0, cand[wait], 0)]
+        gxy = self.graph.coords[goal[wait]][:, None, :]
+        manhattan = np.abs(xy - gxy).sum(axis=2).astype(np.float64)
+        cost[wait] = np.where(cand[wait] >= 0, manhattan, np.inf)
+        return cost
+
+    def _pibt(
+        self,
+        pos: np.ndarray,
+        pin: np.ndarray,
+        ranked: np.ndarray,
+        ranked_key: np.ndarray,
+        slab: np.ndarray,
+        slots: np.ndarray,
+    ) -> np.ndarray:
+        n_agents = pos.size
+        cand: list[list[int]] = ranked.tolist()
+        keys: list[list[float]] = ranked_key.tolist()
+        slot: list[int] = slots.tolist()
+        aside = self.aside_weight
+        p: list[int] = pos.tolist()
+        occ_now = [-1] * self.graph.n
+        occ_next = [-1] * self.graph.n
+        nxt = [-1] * n_agents
+        for i, v in enumerate(p):
+            occ_now[v] = i
+        for i in np.nonzero(pin)[0].tolist():
+            nxt[i] = p[i]
+            occ_next[p[i]] = i
+
+        def pibt(i: int, parent: int) -> bool:
+            parent_at = -1
+            options = cand[i]
+            if parent >= 0:
+                parent_at = p[parent]
+                # Pushed: among similar moves prefer stepping aside (off the parent's way
+                # forward) over running ahead of it, which only invites the next push.
+                ki = keys[i]
+                row = slab[slot[parent]] if slot[parent] >= 0 else None
+                ahead = row[p[i]] if row is not None else 0
+                scored = [
+                    (ki[j] + (aside if row is not None and row[v] < ahead else 0.0), v)
+                    for j, v in enumerate(options)
+                    if v >= 0
+                ]
+                scored.sort()
+                options = [v for _, v in scored]
+            for v in options:
+                if v < 0:
+                    break
+                if occ_next[v] != -1 or v == parent_at:
+                    continue
+                occ_next[v] = i
+                nxt[i] = v
+                k = occ_now[v]
+                if k != -1 and k != i and nxt[k] == -1 and not pibt(k, i):
+                    continue
+                return True
+            nxt[i] = p[i]
+            occ_next[p[i]] = i
+            return False
+
+        # Python 3.11 keeps pure-Python recursion off the C stack; chains can be fleet-long.
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(limit, n_agents + 1000))
+        try:
+            for i in np.argsort(-self._priority, kind="stable").tolist():
+                if nxt[i] == -1:
+                    pibt(i, -1)
+        finally:
+            sys.setrecursionlimit(limit)
+        return np.asarray(nxt, dtype=np.int64)
+
+    def _update_priorities(self, pos: np.ndarray, goal: np.ndarray, here: np.ndarray) -> None:
+        n_agents = pos.size
+        if n_agents != self._n_agents:
+            self._n_agents = n_agents
+            self._priority = self.rng.random(n_agents)
+            self._best = here.copy()
+            self._stuck = np.zeros(n_agents, dtype=np.int64)
+            self._last_goal = goal.copy()
+        new_goal = goal != self._last_goal
+        self._last_goal = goal.copy()
+        self._best[new_goal] = here[new_goal]
+        self._stuck[new_goal] = 0
+        progress = here < self._best
+        self._best = np.minimum(self._best, here)
+        at_goal = pos == goal
+        self._stuck = np.where(progress | at_goal, 0, self._stuck + 1)
+        # Priority grows while an agent is away from its goal; at the goal it drops to its
+        # fractional tie-breaker so arriving agents yield to travelling ones.
+        frac = self._priority - np.floor(self._priority)
+        self._priority = np.where(at_goal, frac, self._priority + 1.0)
+        # Livelock escape: agents without progress for `stuck_limit` steps restart from a fresh
+        # random tie-breaker. Agents blocking each other got stuck together, so their relative
+        # order is re-drawn (a plain reset would keep the old order) and the loser yields.
+        stuck = np.nonzero(self._stuck > self.stuck_limit)[0]
+        if stuck.size:
+            self._stuck[stuck] = 0
+            self._priority[stuck] = self.rng.random(stuck.size)
+
+    def _check(
+        self, positions: np.ndarray, goals: np.ndarray, pinned: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        g = self.graph
+        pos = np.asarray(positions)
+        goal = np.asarray(goals)
+        if pos.ndim != 1 or goal.shape != pos.shape:
+            raise PlanningError(
+                f"positions and goals must be equal-length 1-D arrays, got {pos.shape} and {goal.shape}"
+            )
+        pin = np.zeros(pos.size, dtype=bool) if pinned is None else np.asarray(pinned, dtype=bool)
+        if pin.shape != pos.shape:
+            raise PlanningError(f"pinned must have shape {pos.shape}, got {pin.shape}")
+        pos = pos.astype(np.int64)
+        goal = goal.astype(np.int64)
+        bad = np.nonzero((pos < 0) | (pos >= g.n))[0]
+        if bad.size:
+            i = int(bad[0])
+            raise PlanningError(f"{self._name(i)}: start {g.describe(int(pos[i]))} is not free floor")
+        # A negative goal means "no errand": stay put unless pushed aside.
+        goal = np.where(goal < 0, pos, goal)
+        bad = np.nonzero(goal >= g.n)[0]
+        if bad.size:
+            i = int(bad[0])
+            raise PlanningError(f"{self._name(i)}: goal {g.describe(int(goal[i]))} is not free floor")
+        order = np.argsort(pos, kind="stable")
+        same = np.nonzero(pos[order][1:] == pos[order][:-1])[0]
+        if same.size:
+            a, b = int(order[same[0]]), int(order[same[0] + 1])
+            raise PlanningError(
+                f"{self._name(a)} and {self._name(b)} are both on {g.describe(int(pos[a]))}"
+            )
+        return pos, goal, pin
+
+    def _name(self, i: int) -> str:
+        if self.agent_ids is not None and i < len(self.agent_ids):
+            return f"robot {self.agent_ids[i]!r} (index {i})"
+        return f"robot {i}"
+
+
+def make_planner(graph: MotionGraph, seed: int = 0, **options: Any) -> PibtPlanner:
+    """Build the default lifelong planner; see `PibtPlanner` for the options."""
+    return PibtPlanner(graph, seed, **options)

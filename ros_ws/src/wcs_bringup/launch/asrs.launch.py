@@ -1,0 +1,21 @@
+"""AS/RS: the node publishing crane and rack state of one aisle."""
+
+import os
+
+from ament_index_python.packages import get_package_share_directory
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument
+from launch.substitutions import LaunchConfiguration
+from launch_ros.actions import Node
+
+
+def generate_launch_description():
+    """Launch the AS/RS node with the site parameters."""
+    default_params = os.path.join(
+        get_package_share_directory('wcs_bringup'), 'config', 'demo.yaml')
+    return LaunchDescription([
+        DeclareLaunchArgument('params_file', default_value=default_params,
+                              description='ros__parameters YAML for every WCS node'),
+        Node(package='wcs_ros', executable='asrs', name='wcs_asrs',
+             parameters=[LaunchConfiguration('params_file')], output='screen'),
+    ])

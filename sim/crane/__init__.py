@@ -1,0 +1,1 @@
+"""Simulated stacker crane: the crane's motion model and a Modbus server driven by crane telegrams."""

@@ -1,0 +1,142 @@
+"""Start the simulated PLC as a real process (and a socat virtual serial pair) for tests/benchmarks."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+READY_TIMEOUT_S = 20.0
+
+
+def free_tcp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class SimPlcProcess:
+    """`wcs sim-plc` in a subprocess: start (waits for READY), kill, restart with the same args."""
+
+    def __init__(self, config: str | Path, *, port: int | None = None, rtu: str | None = None,
+                 extra: list[str] | None = None, workdir: Path | None = None) -> None:
+        self.config = str(config)
+        self.port = port if port is not None or rtu else free_tcp_port()
+        self.rtu = rtu
+        self.extra = list(extra or [])
+        self.workdir = workdir
+        self.proc: subprocess.Popen[str] | None = None
+        self.stderr_path = (workdir / "sim-plc.stderr") if workdir else None
+
+    @property
+    def events_file(self) -> Path | None:
+        return self.workdir / "events.jsonl" if self.workdir else None
+
+    @property
+    def stats_file(self) -> Path | None:
+        return self.workdir / "stats.json" if self.workdir else None
+
+    def command(self) -> list[str]:
+        cmd = [sys.executable, "-m", "fleet_manager.cli", "sim-plc", "--config", self.config]
+        cmd += ["--rtu", self.rtu] if self.rtu else ["--port", str(self.port)]
+        if self.workdir:
+            cmd += ["--state-dir", str(self.workdir / "state"),
+                    "--events-file", str(self.events_file), "--stats-file", str(self.stats_file)]
+        return cmd + self.extra
+
+    def start(self) -> SimPlcProcess:
+        stderr = self.stderr_path.open("a") if self.stderr_path else subprocess.DEVNULL
+        self.proc = subprocess.Popen(self.command(), stdout=subprocess.PIPE, stderr=stderr,
+                                     text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        line = ""
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline() if self.proc.stdout else ""
+            if line.startswith("READY") or not line:
+                break
+        if not line.startswith("READY"):
+            self.stop()
+            raise RuntimeError(f"simulated PLC did not start: {self.command()}")
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: the PLC dies without writing anything more (a power cut)."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(5)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        if self.proc and self.proc.stdout:
+            self.proc.stdout.close()
+
+    def restart(self) -> SimPlcProcess:
+        self.stop()
+        return self.start()
+
+    def events(self) -> list[dict[str, Any]]:
+        if not self.events_file or not self.events_file.exists():
+            return []
+        return [json.loads(x) for x in self.events_file.read_text().splitlines() if x.strip()]
+
+    def stats(self) -> dict[str, Any]:
+        if not self.stats_file or not self.stats_file.exists():
+            return {}
+        return json.loads(self.stats_file.read_text())
+
+    def command_log(self) -> list[dict[str, Any]]:
+        if not self.workdir:
+            return []
+        logs = sorted((self.workdir / "state").glob("*-commands.jsonl"))
+        return [json.loads(x) for p in logs for x in p.read_text().splitlines() if x.strip()]
+
+    def __enter__(self) -> SimPlcProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class VirtualSerialPair:
+    """`socat -d -d pty,raw,echo=0 pty,raw,echo=0`: two linked pseudo-terminals (a null modem)."""
+
+    def __init__(self) -> None:
+        if not shutil.which("socat"):
+            raise RuntimeError("socat not installed (Debian package socat)")
+        self.proc: subprocess.Popen[str] | None = None
+        self.ends: tuple[str, str] = ("", "")
+
+    def __enter__(self) -> VirtualSerialPair:
+        self.proc = subprocess.Popen(
+            ["socat", "-d", "-d", "pty,raw,echo=0", "pty,raw,echo=0"],
+            stderr=subprocess.PIPE, text=True,
+        )
+        found: list[str] = []
+        deadline = time.monotonic() + 5.0
+        while len(found) < 2 and time.monotonic() < deadline and self.proc.stderr:
+            line = self.proc.stderr.readline()
+            found += re.findall(r"PTY is (\S+)", line)
+        if len(found) < 2:
+            self.__exit__()
+            raise RuntimeError("socat did not report two PTYs")
+        self.ends = (found[0], found[1])
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(5)

@@ -1,0 +1,157 @@
+"""VehicleHost: runs many SimVehicles in one process, each with its own MQTT client and last will.
+
+One thread drives every vehicle: advance the simulated clock, publish periodic states, then a
+select() over all client sockets (paho's external-loop API), so 200 vehicles need no threads.
+Each vehicle has its own connection (a last will is per connection): ONLINE (retained) after
+CONNACK, OFFLINE on a clean stop, CONNECTIONBROKEN from the broker when the process dies.
+"""
+
+from __future__ import annotations
+
+import json
+import select
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import paho.mqtt.client as mqtt
+
+from fleet_manager.robots.vda5050 import messages as m
+from fleet_manager.robots.vda5050.topics import INTERFACE_NAME, VehicleAddress
+from fleet_manager.site.model import RobotModel
+from sim.vda5050.factsheet import factsheet_body
+from sim.vda5050.vehicle import Pose, SimVehicle
+
+TICK_S = 0.01  # wall-clock step of the simulation loop
+
+
+@dataclass(frozen=True)
+class VehicleSpec:
+    serial_number: str
+    start_node: int | None = None  # known start: node id + pose in VDA map metres
+    start_xy_m: tuple[float, float] = (0.0, 0.0)
+    start_theta_rad: float = 0.0
+
+
+class _Hosted:
+    """One vehicle plus its MQTT client and header counters."""
+
+    def __init__(self, spec: VehicleSpec, host: VehicleHost) -> None:
+        self.address = VehicleAddress(host.manufacturer, spec.serial_number, host.interface_name)
+        self.stamper = m.HeaderStamper(self.address)
+        self.host = host
+        self.vehicle = SimVehicle(host.model, self._emit, host.state_interval_s)
+        if spec.start_node is not None:
+            self.vehicle.pose = Pose(spec.start_xy_m[0], spec.start_xy_m[1], spec.start_theta_rad, True)
+            self.vehicle.last_node_id = m.node_id(spec.start_node)
+        self.connected = False
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"{host.manufacturer}-{spec.serial_number}")
+        will = m.connection(self.stamper.header("connection"), "CONNECTIONBROKEN")
+        self.client.will_set(self.address.topic("connection"), json.dumps(will), qos=1, retain=True)
+        self.client.on_connect = self._on_connect
+        self.client.on_message = self._on_message
+
+    def _on_connect(self, client: mqtt.Client, _u: object, _f: object, reason: Any, _p: object) -> None:
+        if getattr(reason, "is_failure", False):
+            return
+        client.subscribe([(self.address.topic("order"), 0), (self.address.topic("instantActions"), 0)])
+        self._emit("connection", {"connectionState": "ONLINE"})
+        self.connected = True
+        self.vehicle.publish_state()
+
+    def _on_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
+        sub = msg.topic.rsplit("/", 1)[-1]
+        try:
+            body = json.loads(msg.payload)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            body = None  # schema check in handle() reports it as a validationError
+        self.host.messages_in += 1
+        self.vehicle.handle(sub, body)
+
+    def _emit(self, subtopic: str, body: dict[str, Any]) -> None:
+        if subtopic == "factsheet":
+            body = factsheet_body(self.host.model, self.host.state_interval_s)
+        message = {**self.stamper.header(subtopic), **body}
+        retain = subtopic in ("connection", "factsheet")
+        self.client.publish(self.address.topic(subtopic), json.dumps(message), qos=1 if retain else 0, retain=retain)
+        self.host.messages_out += 1
+
+
+class VehicleHost:
+    """Owns the vehicles; `run(should_stop)` until it returns True, then goes OFFLINE cleanly."""
+
+    def __init__(
+        self, broker_host: str, broker_port: int, specs: list[VehicleSpec], *,
+        model: RobotModel | None = None, manufacturer: str = "WCS-SIM",
+        interface_name: str = INTERFACE_NAME, state_interval_s: float = 1.0,
+        time_scale: float = 1.0, seed: int = 0,
+    ) -> None:
+        self.broker = (broker_host, broker_port)
+        self.model = model or RobotModel()
+        self.manufacturer = manufacturer
+        self.interface_name = interface_name
+        self.state_interval_s = state_interval_s
+        self.time_scale = time_scale
+        self.messages_in = 0
+        self.messages_out = 0
+        self.hosted = [_Hosted(spec, self) for spec in specs]
+        # Spread periodic states over the interval so 200 vehicles do not report in one burst.
+        offsets = np.random.default_rng(seed).uniform(0.0, state_interval_s, len(specs))
+        self._next_state = [time.monotonic() + float(o) for o in offsets]
+
+    def connect(self, keepalive_s: int = 5) -> None:
+        """Connect every client (raises OSError naming the broker when it is unreachable)."""
+        for h in self.hosted:
+            try:
+                h.client.connect(self.broker[0], self.broker[1], keepalive=keepalive_s)
+            except OSError as exc:
+                raise OSError(f"MQTT broker {self.broker[0]}:{self.broker[1]} unreachable: {exc}") from exc
+
+    def run(self, should_stop: Callable[[], bool]) -> None:
+        last = time.monotonic()
+        last_misc = last
+        while not should_stop():
+            now = time.monotonic()
+            dt_s, last = now - last, now
+            for i, h in enumerate(self.hosted):
+                if not h.connected:
+                    continue
+                h.vehicle.advance(dt_s * self.time_scale)
+                if now >= self._next_state[i]:
+                    self._next_state[i] = now + self.state_interval_s
+                    h.vehicle.publish_state()
+            self._io(TICK_S)
+            if now - last_misc >= 0.5:
+                last_misc = now
+                for h in self.hosted:
+                    h.client.loop_misc()  # keepalive pings and timeouts
+        self.shutdown()
+
+    def _io(self, timeout_s: float) -> None:
+        socks = {h.client.socket(): h for h in self.hosted if h.client.socket() is not None}
+        writers = [s for s, h in socks.items() if h.client.want_write()]
+        readable, writable, _ = select.select(list(socks), writers, [], timeout_s)
+        for s in readable:
+            socks[s].client.loop_read(max_packets=20)
+        for s in writable:
+            socks[s].client.loop_write()
+        for s, h in socks.items():  # callbacks above may have queued publishes
+            if s not in writable and h.client.want_write():
+                h.client.loop_write()
+
+    def shutdown(self) -> None:
+        """Graceful: OFFLINE (retained), then disconnect so the broker drops the last will."""
+        for h in self.hosted:
+            if h.connected:
+                h._emit("connection", {"connectionState": "OFFLINE"})
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline and any(h.client.want_write() for h in self.hosted):
+            self._io(0.01)
+        for h in self.hosted:
+            h.client.disconnect()
+        for _ in range(20):
+            if not any(h.client.want_write() for h in self.hosted):
+                break
+            self._io(0.01)

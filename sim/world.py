@@ -1,0 +1,200 @@
+"""Simulation: a deterministic simulated warehouse floor driven tick by tick (see docs/simulation.md)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from fleet_manager.alarms import Alarm, AlarmRegistry
+from fleet_manager.dispatch import Dispatcher
+from fleet_manager.dispatch_state import CommandRejected, UnknownResource
+from fleet_manager.domain import Order, Task
+from fleet_manager.events import EventBus
+from fleet_manager.inventory import IntakeError, ScanEvent
+from fleet_manager.robots.simulated import SimulatedRobot
+from fleet_manager.site.model import Site
+from sim.config import SimConfig
+from sim.kinematics import TickModel
+from sim.orders import OrderStream
+from sim.snapshot import snapshot
+
+__all__ = ["CommandRejected", "IntakeError", "SimConfig", "Simulation", "UnknownResource"]
+
+
+class Simulation:
+    """A site with simulated AMRs, an order stream and the real dispatcher on a simulated clock.
+
+    Deterministic for a seed: the same site, seed, robot count and config give the same events
+    and KPIs. `step()` advances one tick (`tick_s` = cell size / robot speed); real-time pacing is
+    the caller's job (call `run_until(t)` with wall-clock time).
+    """
+
+    def __init__(
+        self, site: Site, *, seed: int = 0, robots: int | None = None,
+        config: SimConfig | dict[str, Any] | None = None, bus: EventBus | None = None,
+    ) -> None:
+        self.site = site
+        self.seed = seed
+        self.config = config if isinstance(config, SimConfig) else SimConfig.from_dict(config or {})
+        self.bus = bus or EventBus()
+        self.ticks = TickModel.for_site(site)
+        self.tick_s = self.ticks.tick_s
+        self.now_s = 0.0
+        self.alarms = AlarmRegistry(self.bus, clock=lambda: self.now_s)
+        rng = np.random.default_rng(seed)
+        self.robots = self._make_robots(robots, rng)
+        self._scan_rng = np.random.default_rng(rng.integers(2**31))
+        self.dispatcher = Dispatcher(
+            site, list(self.robots.values()), bus=self.bus, alarms=self.alarms,
+            config=self.config.dispatch(), seed=int(rng.integers(2**31)), tick_s=self.tick_s,
+            scanner=self._scan,
+        )
+        rate = self.config.orders_per_h
+        if rate is None:
+            units_per_order = self.config.mean_lines * (1 + self.config.max_qty) / 2
+            cap = sum(3600.0 / s.pick_time_s_per_unit for s in site.stations.values())
+            rate = 1.3 * cap / units_per_order
+        self.orders_per_h = rate
+        self.stream = OrderStream(site, int(rng.integers(2**31)), rate, mean_lines=self.config.mean_lines,
+                                  max_qty=self.config.max_qty, due_after_s=self.config.due_after_s)
+        self._returns_rng = np.random.default_rng(rng.integers(2**31))
+        self._next_return_s = self._return_gap()
+        self._warm = self.config.warmup_s <= 0
+        self.wall_s = 0.0
+
+    def _make_robots(self, count: int | None, rng: np.random.Generator) -> dict[str, SimulatedRobot]:
+        specs = [(r.id, r.start) for r in self.site.robots]
+        n = len(specs) if count is None else count
+        if n < 0:
+            raise ValueError(f"robots: must be >= 0, got {n}")
+        specs = specs[:n]
+        if n > len(specs):  # more robots than the map places: spread them over free aisle cells
+            used = {node for _, node in specs}
+            aisles = [v for v, k in self.site.graph.nodes(data="kind") if k == "aisle" and v not in used]
+            if n - len(specs) > len(aisles):
+                raise ValueError(f"robots: {n} do not fit, the map has {len(aisles) + len(specs)} free cells")
+            extra = rng.choice(np.asarray(aisles), size=n - len(specs), replace=False)
+            specs += [(f"AMR-X{i + 1:03d}", int(v)) for i, v in enumerate(sorted(extra.tolist()))]
+        lo, hi = self.config.initial_soc
+        socs = rng.uniform(lo, hi, size=n)
+        return {rid: SimulatedRobot(rid, node, self.site, self.ticks, soc=float(socs[i]))
+                for i, (rid, node) in enumerate(specs)}
+
+    # ---- state the API reads ----------------------------------------------------------------------
+    @property
+    def orders(self) -> dict[str, Order]:
+        return self.dispatcher.orders
+
+    @property
+    def tasks(self) -> dict[str, Task]:
+        return self.dispatcher.tasks
+
+    @property
+    def inventory(self) -> Any:
+        return self.dispatcher.inventory
+
+    # ---- commands ---------------------------------------------------------------------------------
+    def submit_order(self, order: Order) -> None:
+        self.dispatcher.now_s = self.now_s
+        self.dispatcher.submit_order(order)
+
+    def cancel_order(self, order_id: str) -> None:
+        self.dispatcher.now_s = self.now_s
+        self.dispatcher.cancel_order(order_id)
+
+    def set_order_priority(self, order_id: str, priority: int) -> None:
+        self.dispatcher.now_s = self.now_s
+        self.dispatcher.set_order_priority(order_id, priority)
+
+    def submit_task(self, task: Task) -> None:
+        self.dispatcher.now_s = self.now_s
+        self.dispatcher.submit_task(task)
+
+    def cancel_task(self, task_id: str) -> None:
+        self.dispatcher.now_s = self.now_s
+        self.dispatcher.cancel_task(task_id)
+
+    def command_robot(self, robot_id: str, command: str) -> None:
+        self.dispatcher.now_s = self.now_s
+        self.dispatcher.command_robot(robot_id, command)
+
+    def inject_fault(self, robot_id: str, code: str, message: str = "") -> Alarm:
+        """Fault a simulated robot: it stops where it is and an alarm is raised at once."""
+        robot = self.robots.get(robot_id)
+        if robot is None:
+            raise UnknownResource(f"unknown robot id {robot_id!r}")
+        robot.set_fault(code)
+        rec = self.dispatcher.robots[robot_id]
+        rec.status = robot.status()
+        alarm = self.alarms.raise_alarm(f"robot:{robot_id}", code, "error", message or f"robot {robot_id}: {code}")
+        rec.fault_alarm_id = alarm.id
+        return alarm
+
+    def clear_fault(self, robot_id: str) -> None:
+        robot = self.robots.get(robot_id)
+        if robot is None:
+            raise UnknownResource(f"unknown robot id {robot_id!r}")
+        robot.clear_fault()
+
+    # ---- time -------------------------------------------------------------------------------------
+    def step(self) -> None:
+        """Advance one tick: new orders and returns, one dispatcher step, robots move."""
+        started = time.perf_counter()
+        d = self.dispatcher
+        d.now_s = self.now_s
+        for order in self.stream.due(self.now_s):
+            try:
+                d.submit_order(order)
+            except IntakeError:
+                d.kpi.orders_rejected += 1
+        while self._next_return_s <= self.now_s:
+            self._submit_return()
+        d.tick(self.now_s)
+        for robot in self.robots.values():
+            robot.advance(self.tick_s)
+        self.now_s = round(self.now_s + self.tick_s, 9)
+        if not self._warm and self.now_s >= self.config.warmup_s:
+            self._warm = True
+            d.kpi.reset_window(self.now_s)
+        self.wall_s += time.perf_counter() - started
+
+    def run_until(self, t_s: float) -> None:
+        while self.now_s < t_s - 1e-9:
+            self.step()
+
+    # ---- reports ----------------------------------------------------------------------------------
+    def kpis(self) -> dict[str, Any]:
+        """Deterministic KPIs, plus `wall_clock` (machine-dependent, excluded from comparisons)."""
+        d = self.dispatcher
+        report = d.kpi.report(self.now_s, sum(1 for o in self.orders.values() if o.state in ("open", "in_progress")))
+        report["sim_time_s"] = round(self.now_s, 3)
+        report["robots"] = len(self.robots)
+        report["wall_clock"] = {"wall_s": round(self.wall_s, 3),
+                                "sim_s_per_wall_s": round(self.now_s / self.wall_s, 1) if self.wall_s else None}
+        return report
+
+    def snapshot(self) -> dict[str, Any]:
+        return snapshot(self)
+
+    # ---- internals --------------------------------------------------------------------------------
+    def _scan(self, pick: dict[str, Any], pod: str, station: str, now_s: float) -> ScanEvent:
+        sku, qty = pick["sku"], pick["qty"]
+        u = self._scan_rng.random()
+        if u < self.config.wrong_sku_rate:
+            return ScanEvent(f"{sku}-WRONG", qty, pod, station, now_s)
+        if u < self.config.wrong_sku_rate + self.config.short_pick_rate:
+            return ScanEvent(sku, qty - 1, pod, station, now_s)
+        return ScanEvent(sku, qty, pod, station, now_s)
+
+    def _return_gap(self) -> float:
+        rate = self.config.returns_per_h / 3600.0
+        return float(self._returns_rng.exponential(1.0 / rate)) if rate > 0 else float("inf")
+
+    def _submit_return(self) -> None:
+        skus = self.stream.skus
+        if skus:
+            sku = skus[int(self._returns_rng.choice(len(skus), p=self.stream.p))]
+            self.dispatcher.g2p.submit_return(sku, 1)
+        self._next_return_s += self._return_gap()

@@ -1,0 +1,87 @@
+"""MotionGraph: grid/networkx construction, one-way edges, BFS distances and the bounded LRU cache."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from fleet_manager.traffic.graph import UNREACHABLE, MotionGraph
+
+
+def grid(rows: list[str]) -> np.ndarray:
+    return np.array([[ch == "." for ch in row] for row in rows])
+
+
+def test_grid_numbering_is_row_major_and_cell_map_round_trips() -> None:
+    g = MotionGraph.from_grid(grid(["..#", "#..", "..."]))
+    assert g.n == 7
+    assert g.coords[:3].tolist() == [[0, 0], [1, 0], [1, 1]]
+    for v in range(g.n):
+        x, y = g.coords[v]
+        assert g.node_at(int(x), int(y)) == v
+    assert g.node_at(2, 0) == -1 and g.node_at(9, 9) == -1
+    assert sorted(g.successors(g.node_at(1, 1)).tolist()) == sorted(
+        [g.node_at(1, 0), g.node_at(2, 1), g.node_at(1, 2)]
+    )
+
+
+def test_distances_match_networkx_on_a_random_grid() -> None:
+    rng = np.random.default_rng(3)
+    free = rng.random((12, 15)) < 0.7
+    g = MotionGraph.from_grid(free)
+    ref = nx.DiGraph()
+    ref.add_nodes_from(range(g.n))
+    src, dst = g.edges()
+    ref.add_edges_from(zip(src.tolist(), dst.tolist(), strict=True))
+    for goal in rng.choice(g.n, 5, replace=False):
+        d = g.distances_to(int(goal))
+        lengths = nx.shortest_path_length(ref, target=int(goal))
+        for v in range(g.n):
+            assert d[v] == lengths.get(v, UNREACHABLE)
+
+
+def one_way_ring() -> nx.DiGraph:
+    g = nx.DiGraph()
+    for v, (x, y) in enumerate([(0, 0), (1, 0), (1, 1), (0, 1)]):
+        g.add_node(v, x=x, y=y)
+    g.add_edges_from([(0, 1), (1, 2), (2, 3), (3, 0)])
+    g.add_node(4, x=3, y=3)  # isolated: nothing reaches it
+    return g
+
+
+def test_networkx_one_way_edges_stay_one_way() -> None:
+    g = MotionGraph.from_networkx(one_way_ring())
+    assert g.successors(0).tolist() == [1]
+    assert g.distances_to(0).tolist()[:4] == [0, 3, 2, 1]  # against the flow is the long way
+    assert g.distances_to(4)[0] == UNREACHABLE
+    assert g.has_edge(np.array([0, 1, 0]), np.array([1, 0, 0])).tolist() == [True, False, True]
+
+
+def test_networkx_nodes_must_be_compact() -> None:
+    bad = nx.DiGraph()
+    bad.add_nodes_from([0, 2])
+    with pytest.raises(ValueError, match="0..n-1"):
+        MotionGraph.from_networkx(bad)
+
+
+def test_cache_is_bounded_and_lookup_serves_more_goals_than_it_holds() -> None:
+    free = np.ones((10, 10), dtype=bool)
+    g = MotionGraph.from_grid(free, cache_tables=4)
+    goals = np.arange(20)
+    nodes = np.full(20, 99)
+    got = g.lookup(goals, nodes)
+    assert g.cache.cached() <= 4
+    expected = [abs(9 - int(v) % 10) + abs(9 - int(v) // 10) for v in goals]
+    assert got.tolist() == expected
+    # LRU: a recently used goal survives while a stale one is evicted.
+    g.distances_to(50)
+    for goal in (51, 52, 53):
+        g.distances_to(goal)
+        g.distances_to(50)
+    before = g.cache.computed
+    g.distances_to(50)
+    assert g.cache.computed == before
+    g.distances_to(51)  # still cached? it was used before 52, 53, 50: one of the 4 slots
+    g.distances_to(60)
+    assert g.cache.cached() == 4
