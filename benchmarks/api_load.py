@@ -57,6 +57,12 @@ def make_token(data_dir: Path) -> str:
     return out.stdout.strip().splitlines()[0]
 
 
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process (Linux /proc), to report cost per order."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def start_server(data_dir: Path, port: int, env_extra: dict[str, str]) -> subprocess.Popen:
     env = {**os.environ, **env_extra}
     proc = subprocess.Popen(
@@ -93,7 +99,8 @@ def start_server(data_dir: Path, port: int, env_extra: dict[str, str]) -> subpro
 
 
 async def _worker(
-    client: httpx.AsyncClient,
+    base: str,
+    headers: dict[str, str],
     skus: list[str],
     stop_at: float,
     warm_until: float,
@@ -101,21 +108,22 @@ async def _worker(
     lat: list[float],
     errors: list[int],
 ) -> None:
-    while True:
-        now = time.perf_counter()
-        if now >= stop_at:
-            return
-        body = {"lines": [{"sku": skus[int(rng.integers(len(skus)))], "quantity": 1}]}
-        t0 = time.perf_counter()
-        r = await client.post(
-            "/api/v1/orders", json=body, headers={"Idempotency-Key": uuid.uuid4().hex}
-        )
-        t1 = time.perf_counter()
-        if t0 >= warm_until:
-            if r.status_code == 201:
-                lat.append(t1 - t0)
-            else:
-                errors.append(r.status_code)
+    # One client with one keep-alive connection per worker: httpx's shared pool costs far more
+    # CPU per request as it grows, which would measure the client instead of the server.
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=30) as c:
+        while time.perf_counter() < stop_at:
+            body = {"lines": [{"sku": skus[int(rng.integers(len(skus)))], "quantity": 1}]}
+            t0 = time.perf_counter()
+            r = await c.post(
+                "/api/v1/orders", json=body, headers={"Idempotency-Key": uuid.uuid4().hex}
+            )
+            t1 = time.perf_counter()
+            if t0 >= warm_until:
+                if r.status_code == 201:
+                    lat.append(t1 - t0)
+                else:
+                    errors.append(r.status_code)
 
 
 async def _client_main(
@@ -127,22 +135,19 @@ async def _client_main(
     seed: int,
     skus: list[str],
 ) -> tuple[list[float], list[int], float]:
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     headers = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{port}", headers=headers, limits=limits, timeout=30
-    ) as client:
-        start = time.perf_counter()
-        warm_until, stop_at = start + warmup_s, start + warmup_s + duration_s
-        lat: list[float] = []
-        errors: list[int] = []
-        rng = np.random.default_rng(seed)
-        await asyncio.gather(
-            *(
-                _worker(client, skus, stop_at, warm_until, rng, lat, errors)
-                for _ in range(concurrency)
-            )
+    base = f"http://127.0.0.1:{port}"
+    start = time.perf_counter()
+    warm_until, stop_at = start + warmup_s, start + warmup_s + duration_s
+    lat: list[float] = []
+    errors: list[int] = []
+    rng = np.random.default_rng(seed)
+    await asyncio.gather(
+        *(
+            _worker(base, headers, skus, stop_at, warm_until, rng, lat, errors)
+            for _ in range(concurrency)
         )
+    )
     return lat, errors, duration_s
 
 
@@ -163,11 +168,13 @@ def run_variant(name: str, env_extra: dict[str, str], opts: argparse.Namespace) 
                 (port, token, per_proc, opts.warmup_s, opts.duration_s, opts.seed + i, skus)
                 for i in range(opts.client_procs)
             ]
+            cpu0 = cpu_s(proc.pid)
             if opts.client_procs == 1:
                 results = [_client_proc(jobs[0])]
             else:
                 with mp.get_context("spawn").Pool(opts.client_procs) as pool:
                     results = pool.map(_client_proc, jobs)
+            server_cpu_s = cpu_s(proc.pid) - cpu0
             health = httpx.get(f"http://127.0.0.1:{port}/api/v1/health").json()
         finally:
             proc.terminate()
@@ -181,6 +188,10 @@ def run_variant(name: str, env_extra: dict[str, str], opts: argparse.Namespace) 
         "latency_ms_p99": round(float(np.percentile(lat, 99)), 2) if len(lat) else None,
         "orders_accepted": len(lat),
         "errors": len(errors),
+        # Warm-up included; divides the server's CPU by every order it answered.
+        "server_cpu_ms_per_order": round(
+            1000 * server_cpu_s / max(1, len(lat) * (1 + opts.warmup_s / opts.duration_s)), 3
+        ),
         "sim_time_s": round(float(health["sim_time_s"]), 1),
     }
 
@@ -220,11 +231,15 @@ def main() -> int:
     if opts.json:
         print(json.dumps(summary))
         return 0
-    print(f"{'variant':<22}{'orders/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'accepted':>10}{'errors':>8}")
+    print(
+        f"{'variant':<22}{'orders/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'accepted':>10}{'errors':>8}"
+        f"{'server CPU ms/order':>21}"
+    )
     for r in rows:
         print(
             f"{r['variant']:<22}{r['orders_per_s']:>10}{r['latency_ms_p50']:>9}"
             f"{r['latency_ms_p99']:>9}{r['orders_accepted']:>10}{r['errors']:>8}"
+            f"{r['server_cpu_ms_per_order']:>21}"
         )
     print(
         f"({opts.concurrency} concurrent clients in {opts.client_procs} process(es), "

@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fork-time-s", type=float, default=4.0)
     ap.add_argument("--skus", type=int, default=100)
     ap.add_argument("--fill", type=float, default=0.7, help="initial share of slots holding a tote")
-    ap.add_argument("--requests", type=int, default=4000, help="moves per variant (stores+retrieves)")
+    ap.add_argument("--requests", type=int, default=2000, help="moves per variant (stores+retrieves)")
     ap.add_argument("--window", type=int, default=10, help="retrieves (and stores) sequenced together")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--map", default=None, help="take the aisle (rack, crane) from this site map")

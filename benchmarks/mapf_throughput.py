@@ -34,8 +34,9 @@ def resolve_map(name: str, root: Path) -> Path:
     return path if path.is_absolute() or path.exists() else root / name
 
 
-def run_variant(map_path: str, variant: str, agents: int, steps: int, seed: int,
-                paths_out: str | None) -> dict[str, Any]:
+def run_variant(
+    map_path: str, variant: str, agents: int, steps: int, seed: int, paths_out: str | None
+) -> dict[str, Any]:
     """One lifelong run; returns its figures (run in a fresh process for a clean peak RSS)."""
     grid = load_grid_map(map_path)
     options = VARIANTS[variant]
@@ -103,11 +104,16 @@ def run_variant(map_path: str, variant: str, agents: int, steps: int, seed: int,
 def write_paths(path: str, map_path: str, graph: MotionGraph, paths: np.ndarray) -> None:
     """JSON lines: a header object, then one line per step: [[x, y], ...] per agent."""
     with open(path, "w") as out:
-        header = {"map": str(Path(map_path).resolve()), "agents": int(paths.shape[1]),
-                  "steps": int(paths.shape[0] - 1), "format": "one line per step of [x, y]"}
+        header = {
+            "map": str(Path(map_path).resolve()),
+            "agents": int(paths.shape[1]),
+            "steps": int(paths.shape[0] - 1),
+            "format": "one line per step of [x, y]",
+        }
         out.write(json.dumps(header) + "\n")
-        for row in paths:
-            out.write(json.dumps(graph.coords[row].tolist(), separators=(",", ":")) + "\n")
+        out.writelines(
+            json.dumps(graph.coords[row].tolist(), separators=(",", ":")) + "\n" for row in paths
+        )
 
 
 def validate_file(path: str) -> tuple[int, int, int]:
@@ -139,7 +145,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--variants", default="pibt,guided", help=f"comma list of {list(VARIANTS)}")
     ap.add_argument("--json", action="store_true")
-    ap.add_argument("--paths-out", help="write paths (JSON lines); one variant: FILE, else FILE.VARIANT")
+    ap.add_argument(
+        "--paths-out", help="write paths (JSON lines); one variant: FILE, else FILE.VARIANT"
+    )
     ap.add_argument("--validate", metavar="FILE", help="only re-validate a paths file")
     args = ap.parse_args(argv)
     if args.validate:
@@ -148,9 +156,15 @@ def main(argv: list[str] | None = None) -> int:
         except (OSError, ValueError, KeyError, MapError) as exc:
             print(f"cannot validate {args.validate}: {exc}", file=sys.stderr)
             return 2
-        result: dict[str, Any] = {"file": args.validate, "steps": steps, "agents": agents,
-                                  "conflicts": n}
-        print(json.dumps(result) if args.json else f"{steps} steps x {agents} agents: {n} conflicts")
+        result: dict[str, Any] = {
+            "file": args.validate,
+            "steps": steps,
+            "agents": agents,
+            "conflicts": n,
+        }
+        print(
+            json.dumps(result) if args.json else f"{steps} steps x {agents} agents: {n} conflicts"
+        )
         return 0 if n == 0 else 1
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     unknown = [v for v in variants if v not in VARIANTS]
@@ -171,24 +185,35 @@ def main(argv: list[str] | None = None) -> int:
             out = args.paths_out if len(variants) == 1 else f"{args.paths_out}.{v}"
         # A fresh process per variant keeps each peak-RSS figure its own.
         with ProcessPoolExecutor(max_workers=1) as pool:
-            fut = pool.submit(run_variant, str(map_path), v, args.agents, args.steps, args.seed, out)
+            fut = pool.submit(
+                run_variant, str(map_path), v, args.agents, args.steps, args.seed, out
+            )
             try:
                 results.append(fut.result())
             except ValueError as exc:
                 print(f"bad benchmark input: {exc}", file=sys.stderr)
                 return 2
-    summary = {"map": map_path.name, "agents": args.agents, "steps": args.steps,
-               "seed": args.seed, "memory": "peak RSS of the run's own process (ru_maxrss)",
-               "variants": results}
+    summary = {
+        "map": map_path.name,
+        "agents": args.agents,
+        "steps": args.steps,
+        "seed": args.seed,
+        "memory": "peak RSS of the run's own process (ru_maxrss)",
+        "variants": results,
+    }
     if not args.json:
         print(f"map {map_path.name}, {args.agents} agents, {args.steps} steps, seed {args.seed}")
-        print(f"{'variant':10} {'tasks':>7} {'tasks/step':>10} {'bound':>7} {'ratio':>6} "
-              f"{'ms p50':>7} {'ms p99':>7} {'ms max':>8} {'first ms':>9} {'RSS MiB':>8} conflicts")
+        print(
+            f"{'variant':10} {'tasks':>7} {'tasks/step':>10} {'bound':>7} {'ratio':>6} "
+            f"{'ms p50':>7} {'ms p99':>7} {'ms max':>8} {'first ms':>9} {'RSS MiB':>8} conflicts"
+        )
         for r in results:
-            print(f"{r['variant']:10} {r['tasks_completed']:7d} {r['tasks_per_step']:10.2f} "
-                  f"{r['free_flow_bound_tasks_per_step']:7.2f} {r['ratio']:6.3f} "
-                  f"{r['plan_ms_p50']:7.1f} {r['plan_ms_p99']:7.1f} {r['plan_ms_max']:8.1f} "
-                  f"{r['plan_ms_first']:9.1f} {r['peak_rss_mib']:8.0f} {r['conflicts']}")
+            print(
+                f"{r['variant']:10} {r['tasks_completed']:7d} {r['tasks_per_step']:10.2f} "
+                f"{r['free_flow_bound_tasks_per_step']:7.2f} {r['ratio']:6.3f} "
+                f"{r['plan_ms_p50']:7.1f} {r['plan_ms_p99']:7.1f} {r['plan_ms_max']:8.1f} "
+                f"{r['plan_ms_first']:9.1f} {r['peak_rss_mib']:8.0f} {r['conflicts']}"
+            )
     print(json.dumps(summary))
     return 0 if all(r["conflicts"] == 0 for r in results) else 1
 

@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "sim.gazebo.cli",  # export-gazebo
     "sim.ros_up_cli",  # ros-up
     "sim.vda5050.cli",  # sim-vda-robot
+    "sim.crane.cli",  # sim-crane
 )
 
 EXIT_BAD_INPUT = 2

@@ -162,7 +162,8 @@ class Dispatcher(Commands):
         if not free or not open_tasks:
             return
         open_tasks.sort(key=lambda t: (-t.priority, t.created_s, t.id))
-        views = [self.exec.task_view(t) for t in open_tasks]
+        waits = self.exec.station_waits()
+        views = [self.exec.task_view(t, waits) for t in open_tasks]
         robots = [RobotView(r.id, r.status.node, r.status.battery_soc) for r in free]
         cost = self.costs.matrix(robots, views)
         for ri, ti in self.assigner.assign(cost):

@@ -28,13 +28,28 @@ class Executor:
     def robot_task(self, task: Task) -> bool:
         return task.kind in ROBOT_KINDS
 
-    def task_view(self, task: Task) -> TaskView:
+    def station_waits(self) -> dict[str, float]:
+        """Expected queueing at each station: service time of the pods already on their way."""
+        d = self.d
+        waits = {}
+        for sid, st in d.stations.items():
+            busy = [d.tasks[t] for t in st.inbound if d.tasks[t].state != TaskState.QUEUED]
+            waits[sid] = sum(t.payload.get("service_s", 0.0) for t in busy)
+        return waits
+
+    def task_view(self, task: Task, waits: dict[str, float]) -> TaskView:
+        d = self.d
         p = task.payload
         if task.kind in FETCH_KINDS:
-            bonus = self.d.config.age_weight * (self.d.now_s - task.created_s)
-            bonus += self.d.config.priority_weight_s * task.priority
-            return TaskView(task.id, p["pickup"], p["end"], p["work_cells"], p["service_s"], 0.0, bonus)
-        node = p.get("node", 0)
+            bonus = d.config.age_weight * (d.now_s - task.created_s) + d.config.priority_weight_s * task.priority
+            return TaskView(task.id, p["pickup"], p["end"], p["work_cells"], p["service_s"],
+                            waits.get(p["station"], 0.0), bonus)
+        if task.kind == TaskKind.PARK:
+            spots = [p["spot"]] if p.get("spot") else [s for s, u in d.park_user.items() if u is None]
+            node = d.site.parking[spots[0]].node if spots else 0
+        else:
+            free = [c for c, u in d.charger_user.items() if u is None]
+            node = d.site.chargers[free[0]].node if free else 0
         return TaskView(task.id, node, node)
 
     def start(self, rec: RobotRecord, task: Task) -> bool:

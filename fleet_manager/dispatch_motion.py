@@ -45,6 +45,10 @@ class Motion:
     def step(self) -> None:
         d = self.d
         recs = [d.robots[r] for r in d.robot_order]
+        n = d.graph.n
+        if any(not 0 <= r.status.node < n for r in recs):
+            # A robot that is not localised on the graph is not on the floor for the planner.
+            recs = [r for r in recs if 0 <= r.status.node < n]
         if not recs:
             return
         pos = np.fromiter((r.status.node for r in recs), dtype=np.int64, count=len(recs))

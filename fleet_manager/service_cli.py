@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import socket
 import sys
 import threading
@@ -122,8 +123,17 @@ def _serve(args: argparse.Namespace, site: object, store: object, sock: socket.s
         threading.Thread(
             target=_status_loop, args=(runtime, stop_status), daemon=True, name="wcs-status"
         ).start()
+
+    # uvicorn restores the handlers it found and re-raises the signal after its own graceful
+    # shutdown; with these in place that re-raise only asks again, and the runtime still gets
+    # to flush its last tick below.
+    def ask_to_stop(_sig: int, _frame: object) -> None:
+        server.should_exit = True
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, ask_to_stop)
     try:
-        server.run(sockets=[sock])  # handles SIGINT/SIGTERM: finishes requests, then returns
+        server.run(sockets=[sock])  # SIGINT/SIGTERM: finish requests, then return
     finally:
         stop_status.set()
         runtime.stop()

@@ -24,8 +24,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--map", help="take the sorter geometry from this site map")
     p.add_argument("--port", type=int, help="override the TCP port")
     p.add_argument("--rtu", metavar="DEVICE", help="connect over Modbus RTU on this device")
-    p.add_argument("--demo-orders", type=int, default=400,
-                   help="sort plan: the seeded demo order book with this many orders")
+    p.add_argument(
+        "--demo-orders",
+        type=int,
+        default=400,
+        help="sort plan: the seeded demo order book with this many orders",
+    )
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--status-period-s", type=float, default=1.0)
     p.add_argument("--no-auto-start", action="store_true")
@@ -43,9 +47,11 @@ def main(argv: list[str] | None = None) -> int:
         config = config.with_connection(transport="tcp", port=args.port)
     bus = EventBus()
     bus.subscribe(
-        lambda e: print(json.dumps({"event": e.as_dict()}), flush=True)
-        if e.topic in ("alarm", "conveyor", "lane")
-        else None
+        lambda e: (
+            print(json.dumps({"event": e.as_dict()}), flush=True)
+            if e.topic in ("alarm", "conveyor", "lane")
+            else None
+        )
     )
     assigner = None
     if config.sorter:

@@ -204,46 +204,54 @@ class SorterController:
             item = await self.queue.get()
             if self.items.get(item.tracking_id) is not item:
                 continue  # re-scanned (or lost) meanwhile: a newer decision supersedes
-            lane_no = self.lane_numbers[item.decision.lane]
-            budget_s = self.setup.divert_deadline_s(item.decision.lane)
-            remaining_s = budget_s - (time.perf_counter() - item.seen_s)
-            if remaining_s <= 0:
-                item.result = "too_late"
-                self.counters["divert_too_late"] += 1
-                self.alarm(
-                    "divert_deadline_missed", tracking_id=item.tracking_id, lane=item.decision.lane
-                )
-                continue
             try:
-                result = await self.divert_box.send(
-                    codes.DIVERT, [item.tracking_id, lane_no], deadline_s=remaining_s
-                )
-            except CommandTimeout:
-                item.result = "timeout"
-                self.counters["divert_timeout"] += 1
-                self.alarm("divert_timeout", tracking_id=item.tracking_id, lane=item.decision.lane)
-                continue
-            except PlcExceptionResponse as exc:
+                await self._write_divert(item)
+            except Exception as exc:  # noqa: BLE001 - one bad item must not stop the sorter
                 item.result = "failed"
                 self.counters["divert_failed"] += 1
-                self.alarm(
-                    "plc_exception",
-                    register=exc.register,
-                    code=exc.exception_code,
-                    message=str(exc),
-                    tracking_id=item.tracking_id,
-                )
-                continue
-            item.written_s = result.written_at_s or time.perf_counter()
-            self.latency_ms.append((item.written_s - item.seen_s) * 1000.0)
-            item.result = {1: "ok", 5: "too_late", 4: "refused"}.get(result.result, "failed")
-            self.counters[f"divert_{item.result}"] += 1
-            self.bus.emit(
-                "sort",
-                "divert_written",
-                self.clock(),
-                tracking_id=item.tracking_id,
-                lane=item.decision.lane,
-                result=result.result_name,
-                latency_ms=round(self.latency_ms[-1], 3),
+                self.alarm("divert_error", tracking_id=item.tracking_id, message=repr(exc))
+
+    async def _write_divert(self, item: TrackedItem) -> None:
+        lane_no = self.lane_numbers[item.decision.lane]
+        budget_s = self.setup.divert_deadline_s(item.decision.lane)
+        remaining_s = budget_s - (time.perf_counter() - item.seen_s)
+        if remaining_s <= 0:
+            item.result = "too_late"
+            self.counters["divert_too_late"] += 1
+            self.alarm(
+                "divert_deadline_missed", tracking_id=item.tracking_id, lane=item.decision.lane
             )
+            return
+        try:
+            result = await self.divert_box.send(
+                codes.DIVERT, [item.tracking_id, lane_no], deadline_s=remaining_s
+            )
+        except CommandTimeout:
+            item.result = "timeout"
+            self.counters["divert_timeout"] += 1
+            self.alarm("divert_timeout", tracking_id=item.tracking_id, lane=item.decision.lane)
+            return
+        except PlcExceptionResponse as exc:
+            item.result = "failed"
+            self.counters["divert_failed"] += 1
+            self.alarm(
+                "plc_exception",
+                register=exc.register,
+                exception_code=exc.exception_code,
+                message=str(exc),
+                tracking_id=item.tracking_id,
+            )
+            return
+        item.written_s = result.written_at_s or time.perf_counter()
+        self.latency_ms.append((item.written_s - item.seen_s) * 1000.0)
+        item.result = {1: "ok", 5: "too_late", 4: "refused"}.get(result.result, "failed")
+        self.counters[f"divert_{item.result}"] += 1
+        self.bus.emit(
+            "sort",
+            "divert_written",
+            self.clock(),
+            tracking_id=item.tracking_id,
+            lane=item.decision.lane,
+            result=result.result_name,
+            latency_ms=round(self.latency_ms[-1], 3),
+        )

@@ -67,8 +67,11 @@ STAMP="$VENV/.wcs-requirements.sha256"
 want="$(cat "$REQS" "$REPO/pyproject.toml" | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
   log "installing pinned ROS wheels and the project (editable)"
-  "$VPY" -m pip install -q --disable-pip-version-check -r "$REQS"
-  "$VPY" -m pip install -q --disable-pip-version-check -e "$REPO"
+  mkdir -p "$WS/log"
+  { "$VPY" -m pip install -q --disable-pip-version-check -r "$REQS" \
+      && "$VPY" -m pip install -q --disable-pip-version-check -e "$REPO"; } \
+    >"$WS/log/last-pip.txt" 2>&1 \
+    || { tail -n 40 "$WS/log/last-pip.txt" >&2; echo "setup-ros: pip install failed" >&2; exit 1; }
   echo "$want" >"$STAMP"
 else
   log "venv up to date"

@@ -140,8 +140,8 @@ def _table(result: dict[str, Any]) -> str:
         ("map / seed / robots", f"{k['map']} / {k['seed']} / {k['robots']}"),
         ("simulated time", f"{k['sim_time_s']:.0f} s (measured {k['window_s']:.0f} s)"),
         ("orders completed", f"{k['orders_completed']} ({k['orders_per_h']} /h), open {k['orders_open']}"),
-        ("units picked", f"{k['units_picked']} ({k['units_per_h']} /h, "
-                         f"{100 * k['capacity_share']:.1f} % of {k['station_capacity_units_per_h']} /h bound)"),
+        ("units picked", (f"{k['units_picked']} ({k['units_per_h']} /h, "
+                          f"{100 * k['capacity_share']:.1f} % of {k['station_capacity_units_per_h']} /h bound)")),
         *[(f"  units/h {s}", f"{v}") for s, v in k["units_per_h_by_station"].items()],
         ("robot utilisation", f"{100 * k['robot_utilisation']:.1f} % (idle {100 * k['robot_idle_share']:.1f} %)"),
         ("station idle (mean)", f"{100 * k['station_idle_share_mean']:.1f} %"),

@@ -29,8 +29,9 @@ def generate_document(
     rows: list[list[str]] = [list(wall)]
     top = aisle()
     station_defs = []
+    spacing = max(station_w, (width - 3) // max(1, stations))
     for s in range(stations):
-        x0 = 2 + s * station_w
+        x0 = 2 + s * spacing
         queue = [[x0 + k, 1] for k in range(queue_len)]
         for x, _ in queue:
             top[x] = "q"

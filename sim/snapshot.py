@@ -17,7 +17,7 @@ def _path_ahead(sim: Simulation, node: int, goal: int | None) -> list[list[float
     if goal is None or goal == node:
         return []
     d = sim.dispatcher
-    table = d.g2p.dist_to(goal)
+    table = d.graph.distances_to(goal)
     out = []
     for _ in range(PATH_AHEAD_CELLS):
         succ = d.graph.successors(node)

@@ -95,7 +95,9 @@ def test_roles_and_tokens(live):
     assert live.client("technician").post("/api/v1/orders", json=body).status_code == 403
     assert live.client("viewer").get("/api/v1/orders").status_code == 200
     command = {"command": "pause"}
-    assert live.client("wms").post("/api/v1/robots/AMR-01/commands", json=command).status_code == 403
+    assert (
+        live.client("wms").post("/api/v1/robots/AMR-01/commands", json=command).status_code == 403
+    )
     for role in ("wms", "technician", "viewer"):
         assert live.client(role).get("/api/v1/me").json()["role"] == role
     stored = live.store.find_token(live.tokens["wms"].split("_")[1])
@@ -128,12 +130,20 @@ BAD_ORDERS = [
     ({"lines": [{"sku": "SKU-0001", "quantity": "two"}]}, 422, "wrong_type", "lines[0].quantity"),
     ({"lines": [{"sku": "SKU-0001", "quantity": -1}]}, 422, "invalid_value", "lines[0].quantity"),
     ({"lines": [{"sku": "NOPE-1", "quantity": 1}]}, 422, "unknown_sku", "lines[0].sku"),
-    ({"lines": [{"sku": "SKU-0001", "quantity": 1}], "station_id": "X9"}, 422,
-     "unknown_location", "station_id"),
+    (
+        {"lines": [{"sku": "SKU-0001", "quantity": 1}], "station_id": "X9"},
+        422,
+        "unknown_location",
+        "station_id",
+    ),
     ({"lines": []}, 422, "invalid_value", "lines"),
     ({"items": []}, 422, "missing_field", "lines"),
-    ({"lines": [{"sku": "SKU-0001", "quantity": 1}], "colour": "red"}, 422, "unknown_field",
-     "colour"),
+    (
+        {"lines": [{"sku": "SKU-0001", "quantity": 1}], "colour": "red"},
+        422,
+        "unknown_field",
+        "colour",
+    ),
     (b"x" * (1024 * 1024 + 1), 413, "body_too_large", None),
 ]
 
@@ -156,9 +166,7 @@ def test_robot_commands_alarms_and_lanes(live):
     tech = live.client("technician")
     r = tech.post("/api/v1/robots/AMR-03/commands", json={"command": "pause"})
     assert r.status_code == 200 and r.json()["accepted"]
-    wait_for(
-        lambda: tech.get("/api/v1/robots/AMR-03").json()["paused"], what="the robot to pause"
-    )
+    wait_for(lambda: tech.get("/api/v1/robots/AMR-03").json()["paused"], what="the robot to pause")
     assert tech.post("/api/v1/robots/AMR-03/commands", json={"command": "resume"}).is_success
     missing = tech.post("/api/v1/robots/NOPE/commands", json={"command": "pause"})
     assert missing.status_code == 404 and "NOPE" in missing.json()["error"]["reason"]
@@ -192,7 +200,11 @@ def test_inventory_and_map(live):
     assert found["total_units"] == sum(x["quantity"] for x in found["locations"])
     assert viewer.get("/api/v1/inventory/skus/NOPE").status_code == 404
     m = viewer.get("/api/v1/map").json()
-    assert (m["width"], m["height"], m["cell_size_m"]) == (site.width, site.height, site.cell_size_m)
+    assert (m["width"], m["height"], m["cell_size_m"]) == (
+        site.width,
+        site.height,
+        site.cell_size_m,
+    )
     assert len(m["nodes"]) == site.num_nodes
     assert {s["id"] for s in m["stations"]} == set(site.stations)
     assert m["asrs"][0]["footprint"] and m["sorters"][0]["lanes"] and m["forbidden"]
@@ -217,7 +229,9 @@ def test_cancel_priority_and_pages(live):
         "/api/v1/orders", params={"sku": "SKU-0010", "limit": 2, "after": page["next_cursor"]}
     ).json()
     assert [o["id"] for o in page["items"] + rest["items"]] == ids and rest["next_cursor"] is None
-    dup = wms.post("/api/v1/orders", json={"id": "PG-0", "lines": [{"sku": "SKU-0010", "quantity": 1}]})
+    dup = wms.post(
+        "/api/v1/orders", json={"id": "PG-0", "lines": [{"sku": "SKU-0010", "quantity": 1}]}
+    )
     assert dup.status_code == 409 and dup.json()["error"]["field"] == "id"
 
 

@@ -47,7 +47,9 @@ class LiveServer:
 
     def __init__(self, data_dir: Path, *, speed: float = 100.0, seed: int = 0):
         self.store = SqliteStore.in_dir(data_dir)
-        self.runtime = Runtime(demo_site(), self.store, config=RuntimeConfig(speed=speed, seed=seed))
+        self.runtime = Runtime(
+            demo_site(), self.store, config=RuntimeConfig(speed=speed, seed=seed)
+        )
         self.tokens = {role: issue_token(self.store, role, f"test-{role}").token for role in ROLES}
         self.runtime.start()
         self.app = create_app(self.runtime, monitor=False)

@@ -20,8 +20,8 @@ from test_api_helpers import wait_for, ws_url
 from websockets.sync.client import connect
 
 REPO = Path(__file__).resolve().parents[1]
-N_ORDERS = 120
-KILL_AFTER = 50
+N_ORDERS = 80
+KILL_AFTER = 30
 
 
 def _port() -> int:
@@ -32,9 +32,22 @@ def _port() -> int:
 
 def _serve(data_dir: Path, port: int) -> subprocess.Popen:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "fleet_manager.cli", "serve", "--data-dir", str(data_dir),
-         "--port", str(port), "--speed", "100", "--quiet"],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "fleet_manager.cli",
+            "serve",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            str(port),
+            "--speed",
+            "100",
+            "--quiet",
+        ],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
 
     def up() -> bool:
@@ -54,16 +67,19 @@ class EventTap:
 
     def __init__(self, base: str, token: str, after: int):
         self.events: list[dict] = []
-        self.ws = connect(ws_url(base, "/api/v1/events"))
-        self.ws.send(json.dumps({"token": token, "after": after}))
-        self.thread = threading.Thread(target=self._run, daemon=True)
+        self._ready = threading.Event()
+        self.thread = threading.Thread(target=self._run, args=(base, token, after), daemon=True)
         self.thread.start()
+        assert self._ready.wait(30), "event stream did not open"
 
-    def _run(self) -> None:
+    def _run(self, base: str, token: str, after: int) -> None:
         try:
-            while True:
-                self.events.extend(json.loads(self.ws.recv())["events"])
-        except Exception:  # noqa: BLE001 - the server was killed or the test closed us
+            with connect(ws_url(base, "/api/v1/events"), open_timeout=10) as ws:
+                ws.send(json.dumps({"token": token, "after": after}))
+                self._ready.set()
+                while True:
+                    self.events.extend(json.loads(ws.recv())["events"])
+        except Exception:  # noqa: BLE001 - the server was killed or the test ended
             return
 
     @property
@@ -83,9 +99,23 @@ def _post(client: httpx.Client, i: int) -> tuple[int, int | None]:
 @pytest.mark.slow
 def test_kill_9_during_burst_loses_nothing_and_runs_nothing_twice(tmp_path):
     token = subprocess.run(
-        [sys.executable, "-m", "fleet_manager.cli", "token", "create", "--role", "wms",
-         "--name", "kill-test", "--data-dir", str(tmp_path)],
-        cwd=REPO, check=True, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "fleet_manager.cli",
+            "token",
+            "create",
+            "--role",
+            "wms",
+            "--name",
+            "kill-test",
+            "--data-dir",
+            str(tmp_path),
+        ],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     headers = {"Authorization": f"Bearer {token}"}
     port = _port()
@@ -106,10 +136,12 @@ def test_kill_9_during_burst_loses_nothing_and_runs_nothing_twice(tmp_path):
         else:
             unknown.add(i)
 
-    with httpx.Client(base_url=base, headers=headers, timeout=10) as client:
-        with ThreadPoolExecutor(8) as pool:
-            for result in pool.map(lambda i: _post(client, i), range(N_ORDERS)):
-                record(result)
+    with (
+        httpx.Client(base_url=base, headers=headers, timeout=10) as client,
+        ThreadPoolExecutor(8) as pool,
+    ):
+        for result in pool.map(lambda i: _post(client, i), range(N_ORDERS)):
+            record(result)
     proc.wait(timeout=30)
     assert killed.is_set() and unknown, "the kill should have cut the burst short"
     seen_before = list(tap.events)

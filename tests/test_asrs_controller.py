@@ -11,7 +11,7 @@ from test_asrs_helpers import aisle, inventory
 from fleet_manager.alarms import AlarmRegistry
 from fleet_manager.asrs.controller import AsrsController
 from fleet_manager.asrs.rack import Rack, SlotState
-from fleet_manager.asrs.records import MoveState, NoStock
+from fleet_manager.asrs.records import MoveState, NoStock, ToteNotFound
 from fleet_manager.asrs.sequencing import Pairing
 from fleet_manager.domain import TaskKind, TaskState
 from fleet_manager.events import Event, EventBus
@@ -52,8 +52,27 @@ def test_retrieve_flows_crane_to_conveyor_to_station(tmp_path: Path) -> None:
     assert any(e.topic == "task" and e.data["task_id"] == transfer.id for e in events)
     asrs = [e.kind for e in events if e.topic == "asrs"]
     assert asrs.count("move_done") == 3
+    n_tasks = len(ctl.tasks)
     with pytest.raises(NoStock, match="SKU-B"):
         ctl.request_retrieve("ORDER-2", "SKU-B", "STATION-1")
+    with pytest.raises(ToteNotFound, match="T1 is not in aisle A1 .*io:A1"):
+        ctl.request_retrieve_tote("ORDER-2", "T1", "STATION-1")  # it is at the I/O point now
+    assert len(ctl.tasks) == n_tasks  # refused requests leave no task behind
+
+
+def test_unsendable_telegram_is_an_alarm_not_a_half_move(tmp_path: Path) -> None:
+    ctl, events = make(tmp_path)
+    ctl.request_store("TOTE-ID-LONGER-THAN-16", "SKU-A", 1, "L", 0.0)
+    assert asyncio.run(ctl.run()) == 0
+    assert ctl.fault is not None
+    assert ctl.inventory.store.tote("TOTE-ID-LONGER-THAN-16").location == "io:A1"
+    assert any("TOTE-ID-LONGER-THAN-16" in e.data.get("message", "") for e in events
+               if e.topic == "alarm")
+    target = ctl.fault.move.target
+    asyncio.run(ctl.cancel_faulted("operator: relabel the tote"))
+    assert ctl.fault is None and ctl.pending_jobs == 0
+    assert ctl.inventory.store.slot(target).state == SlotState.EMPTY
+    assert ctl.inventory.store.tote("TOTE-ID-LONGER-THAN-16").reserved_by is None
 
 
 def test_dual_command_pairs_stores_with_retrieves(tmp_path: Path) -> None:
@@ -127,3 +146,26 @@ def test_relocation_task_runs_before_its_retrieve(tmp_path: Path) -> None:
     assert done.index(relocs[0].id) < done.index(task.id)
     assert ctl.inventory.store.tote("T-Y").location in rack.index
     assert ctl.inventory.store.tote("T-X").location == "io:A1"
+
+
+def test_queued_and_active_moves_are_recovered_after_a_restart(tmp_path: Path) -> None:
+    ctl, _ = make(tmp_path)
+    for i in range(3):
+        ctl.request_store(f"T{i}", "SKU-A", 1, "L", float(i))
+    asyncio.run(ctl.run())
+    ctl.request_retrieve("O1", "SKU-A", "S1")
+    ctl.request_store("T9", "SKU-B", 1, "L", 9.0)
+    queued_store = ctl.tasks[max(ctl.tasks)]
+    ctl.inventory.store.start_move(queued_store.payload["move_id"], "C1")  # the WCS dies mid-move
+    ctl.inventory.store.close()
+
+    again, events = make(tmp_path)
+    assert again.recover_open_moves() == 2
+    assert again.fault is not None and again.fault.move.tote_id == "T9"
+    assert any("WCS restarted" in e.data.get("message", "") for e in events if e.topic == "alarm")
+    asyncio.run(again.reset_fault())  # an operator checked: the crane never started it
+    assert asyncio.run(again.run()) == 2
+    store = again.inventory.store
+    assert store.tote("T0").location == "io:A1"
+    assert store.tote("T9").location.startswith("A1-")
+    assert store.open_moves() == []

@@ -9,7 +9,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 import yaml
 
 from fleet_manager.events import EventBus
@@ -23,9 +22,16 @@ from sim.plc.process import SimPlcProcess, VirtualSerialPair
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "config" / "plc" / "demo-sorter.yaml"
-FAST = {"timeout_s": 0.15, "command_timeout_s": 0.15, "reconnect_initial_s": 0.05,
-        "reconnect_max_s": 0.4, "watchdog_s": 0.5, "heartbeat_period_s": 0.05,
-        "poll_period_s": 0.02, "command_deadline_s": 20.0}
+FAST = {
+    "timeout_s": 0.15,
+    "command_timeout_s": 0.15,
+    "reconnect_initial_s": 0.05,
+    "reconnect_max_s": 0.4,
+    "watchdog_s": 0.5,
+    "heartbeat_period_s": 0.05,
+    "poll_period_s": 0.02,
+    "command_deadline_s": 20.0,
+}
 
 
 def fast_config(tmp_path: Path, **timing: float) -> Path:
@@ -46,8 +52,9 @@ def exactly_once(log: list[dict], n: int) -> None:
 async def send_echoes(cfg: PlcConfig, n: int) -> Mailbox:
     transport = ModbusTransport(cfg.connection, cfg.unit_id, cfg.timing, cfg.registers.span_name)
     await transport.start()
-    box = Mailbox(transport, cfg.registers.block("command"),
-                  cfg.registers.block("command_ack"), cfg.timing)
+    box = Mailbox(
+        transport, cfg.registers.block("command"), cfg.registers.block("command_ack"), cfg.timing
+    )
     try:
         for i in range(n):
             result = await box.send(codes.CMD_ECHO, [i])
@@ -57,8 +64,18 @@ async def send_echoes(cfg: PlcConfig, n: int) -> Mailbox:
     return box
 
 
-FAULTS = ["--delay-s", "0.3", "--delay-rate", "0.2", "--drop-rate", "0.2",
-          "--fault-blocks", "command,command_ack", "--fault-seed", "3"]
+FAULTS = [
+    "--delay-s",
+    "0.3",
+    "--delay-rate",
+    "0.2",
+    "--drop-rate",
+    "0.2",
+    "--fault-blocks",
+    "command,command_ack",
+    "--fault-seed",
+    "3",
+]
 
 
 def test_tcp_commands_acked_exactly_once_under_delay_and_drops(tmp_path: Path) -> None:
@@ -96,8 +113,9 @@ def test_plc_killed_and_restarted_alarm_recovery_no_command_lost_or_repeated(
     async def run() -> None:
         cfg = load_plc_config(path).with_connection(port=plc.port)
         bus = EventBus()
-        bus.subscribe(lambda e: alarms.append((e.kind, e.data["code"]))
-                      if e.topic == "alarm" else None)
+        bus.subscribe(
+            lambda e: alarms.append((e.kind, e.data["code"])) if e.topic == "alarm" else None
+        )
         service = PlcBridgeService(cfg, bus)
         await service.start()
         try:
@@ -135,9 +153,21 @@ def wait_for_event(plc: SimPlcProcess, name: str, count: int, timeout_s: float) 
 
 
 def bridge_process(path: Path, port: int) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "plc_bridge", "--config", str(path),
-                             "--port", str(port), "--status-period-s", "0.5"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "plc_bridge",
+            "--config",
+            str(path),
+            "--port",
+            str(port),
+            "--status-period-s",
+            "0.5",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 async def read_status(cfg: PlcConfig) -> tuple[list[int], list[int]]:

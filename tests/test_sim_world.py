@@ -12,18 +12,19 @@ from fleet_manager.domain import Order, OrderLine, OrderState, Task, TaskKind, T
 from fleet_manager.events import EventBus
 from fleet_manager.inventory import IntakeError
 from fleet_manager.site.loader import load_site
+from fleet_manager.site.model import Site
 from sim.world import CommandRejected, Simulation, UnknownResource
 
 MAPS = Path(__file__).resolve().parents[1] / "maps"
 
 
 @pytest.fixture(scope="module")
-def tiny():  # noqa: ANN201
+def tiny() -> Site:
     return load_site(MAPS / "tiny.yaml")
 
 
 @pytest.fixture(scope="module")
-def demo():  # noqa: ANN201
+def demo() -> Site:
     return load_site(MAPS / "demo.yaml")
 
 
@@ -33,7 +34,7 @@ def _kpis(sim: Simulation) -> dict:
     return k
 
 
-def test_same_seed_same_kpis_and_events(tiny) -> None:  # noqa: ANN001
+def test_same_seed_same_kpis_and_events(tiny: Site) -> None:
     runs = []
     for _ in range(2):
         bus = EventBus()
@@ -49,7 +50,7 @@ def test_same_seed_same_kpis_and_events(tiny) -> None:  # noqa: ANN001
     assert _kpis(other) != runs[0][0]
 
 
-def test_demo_runs_without_collisions_and_picks(demo) -> None:  # noqa: ANN001
+def test_demo_runs_without_collisions_and_picks(demo: Site) -> None:
     sim = Simulation(demo, seed=1)
     sim.run_until(900.0)
     k = sim.kpis()
@@ -70,7 +71,7 @@ def test_demo_runs_without_collisions_and_picks(demo) -> None:  # noqa: ANN001
             "path_ahead"} <= set(snap["robots"][0])
 
 
-def test_submitted_orders_complete(tiny) -> None:  # noqa: ANN001
+def test_submitted_orders_complete(tiny: Site) -> None:
     sim = Simulation(tiny, seed=0, config={"orders_per_h": 0})
     sim.submit_order(Order("A1", [OrderLine("SKU-A", 2), OrderLine("SKU-C", 1)], 0.0))
     sim.submit_order(Order("A2", [OrderLine("SKU-B", 3)], 0.0))
@@ -81,7 +82,7 @@ def test_submitted_orders_complete(tiny) -> None:  # noqa: ANN001
     assert total_a == 13 - 2
 
 
-def test_intake_errors_apply_nothing(tiny) -> None:  # noqa: ANN001
+def test_intake_errors_apply_nothing(tiny: Site) -> None:
     sim = Simulation(tiny, seed=0, config={"orders_per_h": 0})
     with pytest.raises(IntakeError) as err:
         sim.submit_order(Order("B1", [OrderLine("SKU-A", 1), OrderLine("NOPE", 1)], 0.0))
@@ -94,7 +95,7 @@ def test_intake_errors_apply_nothing(tiny) -> None:  # noqa: ANN001
         sim.submit_order(Order("B3", [OrderLine("SKU-B", 1)], 0.0))
 
 
-def test_short_pick_raises_exception_task_and_order_stays_open(tiny) -> None:  # noqa: ANN001
+def test_short_pick_raises_exception_task_and_order_stays_open(tiny: Site) -> None:
     sim = Simulation(tiny, seed=0, config={"orders_per_h": 0, "short_pick_rate": 1.0})
     sim.submit_order(Order("S1", [OrderLine("SKU-B", 2)], 0.0))
     sim.run_until(300.0)
@@ -106,7 +107,7 @@ def test_short_pick_raises_exception_task_and_order_stays_open(tiny) -> None:  #
     assert any(a.code == "short_pick" for a in sim.alarms.list())
 
 
-def test_wrong_sku_keeps_the_line_open(tiny) -> None:  # noqa: ANN001
+def test_wrong_sku_keeps_the_line_open(tiny: Site) -> None:
     sim = Simulation(tiny, seed=0, config={"orders_per_h": 0, "wrong_sku_rate": 1.0})
     sim.submit_order(Order("W1", [OrderLine("SKU-C", 1)], 0.0))
     sim.run_until(300.0)
@@ -114,7 +115,7 @@ def test_wrong_sku_keeps_the_line_open(tiny) -> None:  # noqa: ANN001
     assert any(t.payload.get("reason") == "wrong_sku" for t in sim.tasks.values())
 
 
-def test_pause_stops_the_robot_at_once_and_resume_moves_it(demo) -> None:  # noqa: ANN001
+def test_pause_stops_the_robot_at_once_and_resume_moves_it(demo: Site) -> None:
     sim = Simulation(demo, seed=2)
     sim.run_until(60.0)
     rid = next(r for r, rec in sim.dispatcher.robots.items()
@@ -131,7 +132,7 @@ def test_pause_stops_the_robot_at_once_and_resume_moves_it(demo) -> None:  # noq
     assert sim.kpis()["conflicts"] == 0
 
 
-def test_low_battery_robot_charges_and_never_takes_pod_work(tiny) -> None:  # noqa: ANN001
+def test_low_battery_robot_charges_and_never_takes_pod_work(tiny: Site) -> None:
     sim = Simulation(tiny, seed=0, config={"orders_per_h": 0})
     low = "R01"
     sim.robots[low].soc = 0.2
@@ -145,7 +146,7 @@ def test_low_battery_robot_charges_and_never_takes_pod_work(tiny) -> None:  # no
     assert sim.robots[low].soc >= tiny.robot_model.charge_target - 0.01
 
 
-def test_commands_name_the_robot_on_error(tiny) -> None:  # noqa: ANN001
+def test_commands_name_the_robot_on_error(tiny: Site) -> None:
     sim = Simulation(tiny, seed=0)
     with pytest.raises(UnknownResource, match="NOPE"):
         sim.command_robot("NOPE", "pause")
@@ -161,7 +162,7 @@ def test_commands_name_the_robot_on_error(tiny) -> None:  # noqa: ANN001
     assert alarm.acknowledged_by == "alice" and alarm.acknowledged_s == sim.now_s
 
 
-def test_cancel_order_releases_reservations(tiny) -> None:  # noqa: ANN001
+def test_cancel_order_releases_reservations(tiny: Site) -> None:
     sim = Simulation(tiny, seed=0, config={"orders_per_h": 0})
     sim.submit_order(Order("X1", [OrderLine("SKU-C", 5)], 0.0))
     sim.step()
@@ -176,7 +177,7 @@ def test_cancel_order_releases_reservations(tiny) -> None:  # noqa: ANN001
         sim.cancel_order("X1")
 
 
-def test_park_task_and_priority(tiny) -> None:  # noqa: ANN001
+def test_park_task_and_priority(tiny: Site) -> None:
     sim = Simulation(tiny, seed=0, config={"orders_per_h": 0})
     sim.submit_task(Task("P-1", TaskKind.PARK, 0.0, payload={"robot": "R03"}))
     with pytest.raises(IntakeError, match="kind"):

@@ -39,6 +39,8 @@ CASES = {
     "orphan_queue.yaml": ("layout", "(7, 6)", "belongs to no entry of `stations`"),
     "unknown_field.yaml": ("map.robot_modle", None, "unknown field"),
     "bad_yaml.yaml": ("yaml", "line 5", "not valid YAML"),
+    "conveyor_over_floor.yaml": ("conveyors[CV1].path_m", "(5, 2)", "crosses 6 traversable cell"),
+    "duplicate_station_id.yaml": ("stations[ST1].id", None, "duplicate station id 'ST1'"),
 }
 
 

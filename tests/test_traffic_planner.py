@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import networkx as nx
 import numpy as np
 import pytest
@@ -65,8 +67,20 @@ def test_rotation_on_a_full_2x2_block() -> None:
 
 def test_rotation_around_a_2x2_block() -> None:
     g = grid(["....", ".##.", ".##.", "...."])
-    ring_xy = [(0, 0), (1, 0), (2, 0), (3, 0), (3, 1), (3, 2), (3, 3), (2, 3), (1, 3),
-               (0, 3), (0, 2), (0, 1)]
+    ring_xy = [
+        (0, 0),
+        (1, 0),
+        (2, 0),
+        (3, 0),
+        (3, 1),
+        (3, 2),
+        (3, 3),
+        (2, 3),
+        (1, 3),
+        (0, 3),
+        (0, 2),
+        (0, 1),
+    ]
     ring = cells(g, *ring_xy)
     paths = run_until_all_at_goal(g, ring, np.roll(ring, -3), 30)
     assert len(paths) - 1 == 3
@@ -135,8 +149,9 @@ def test_bad_inputs_name_robot_and_cell() -> None:
 
 def test_unreachable_goal_names_robot_and_cells() -> None:
     g = MotionGraph.from_grid(np.array([[True, True, False, True]]))
-    expect_error(g, [0, 2], [1, 0], "robot 'b'", "unreachable", "x=3, y=0", "x=0, y=0",
-                 agent_ids=["a", "b"])
+    expect_error(
+        g, [0, 2], [1, 0], "robot 'b'", "unreachable", "x=3, y=0", "x=0, y=0", agent_ids=["a", "b"]
+    )
     one_way = nx.DiGraph()
     one_way.add_node(0, x=0, y=0)
     one_way.add_node(1, x=1, y=0)
@@ -148,3 +163,42 @@ def test_shape_mismatch_is_a_planning_error() -> None:
     g = grid(["..."])
     with pytest.raises(PlanningError, match="equal-length"):
         make_planner(g).step(np.array([0, 1]), np.array([2]), None)
+
+
+def test_site_map_with_one_way_lanes_runs_conflict_free() -> None:
+    from fleet_manager.site import load_site
+
+    site = load_site(Path(__file__).resolve().parents[1] / "maps" / "demo.yaml")
+    g = MotionGraph.from_site(site)
+    assert g.indices.size == site.graph.number_of_edges()
+    core = np.array(sorted(max(nx.strongly_connected_components(site.graph), key=len)))
+    rng = np.random.default_rng(5)
+    pos = rng.choice(core, 40, replace=False)
+    goals = rng.choice(core, 40)
+    planner = make_planner(g, seed=5)
+    rows = [pos]
+    done = 0
+    for _ in range(150):
+        pos = planner.step(pos, goals, None)
+        rows.append(pos)
+        arrived = pos == goals
+        done += int(arrived.sum())
+        goals[arrived] = rng.choice(core, int(arrived.sum()))
+    assert validate_paths(g, np.array(rows)) == []
+    assert done > 0
+
+
+def test_table_budget_defers_tables_without_conflicts() -> None:
+    g = MotionGraph.from_grid(np.ones((8, 8), dtype=bool))
+    rng = np.random.default_rng(2)
+    pos = rng.choice(g.n, 12, replace=False)
+    goals = rng.choice(g.n, 12, replace=False)
+    planner = make_planner(g, seed=2, tables_per_step=1)
+    rows = [pos]
+    for _ in range(4):
+        pos = planner.step(pos, goals, None)
+        rows.append(pos)
+        # One new table per step: agents without one steered by Manhattan distance meanwhile.
+        assert planner.costs.table_cache.cached() <= len(rows) - 1
+    paths = run_until_all_at_goal(g, pos, goals, 200, tables_per_step=1)
+    assert validate_paths(g, np.concatenate([np.array(rows), paths[1:]])) == []

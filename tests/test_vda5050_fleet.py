@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -10,6 +11,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import paho.mqtt.client as mqtt
 import pytest
 
 from fleet_manager.alarms import AlarmRegistry
@@ -18,6 +20,7 @@ from fleet_manager.events import Event, EventBus
 from fleet_manager.robots.simulated import SimulatedRobot
 from fleet_manager.robots.vda5050.broker import MosquittoBroker
 from fleet_manager.robots.vda5050.master import Vda5050Master
+from fleet_manager.robots.vda5050.schema import check
 from fleet_manager.robots.vda5050.transport import MqttTransport
 from fleet_manager.site import load_site
 from fleet_manager.site.model import Site
@@ -71,6 +74,29 @@ class Fleet:
         self.master = Vda5050Master(site, AlarmRegistry(self.bus), validate_outgoing=True)
         self.transport = MqttTransport(broker.host, broker.port, self.master.on_raw).start()
         self.master.transport = self.transport
+        # A spy on the broker sees every message on the wire, both directions.
+        self.wire: list[tuple[str, bytes]] = []
+        self.spy = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="spy")
+        self.spy.on_message = lambda _c, _u, msg: self.wire.append((msg.topic, msg.payload))
+        self.spy.connect(broker.host, broker.port)
+        self.spy.subscribe("uagv/#", qos=1)
+        self.spy.loop_start()
+
+    def stop(self) -> None:
+        self.spy.loop_stop()
+        self.spy.disconnect()
+        self.transport.stop()
+
+    def check_wire(self) -> dict[str, list[dict]]:
+        """Every message seen on the broker matches its schema; returns orders by orderId."""
+        by_order: dict[str, list[dict]] = {}
+        for topic, payload in list(self.wire):
+            sub = topic.rsplit("/", 1)[-1]
+            msg = json.loads(payload)
+            assert check(sub, msg) == [], (topic, check(sub, msg))
+            if sub == "order":
+                by_order.setdefault(msg["orderId"], []).append(msg)
+        return by_order
 
     def alarms(self, code: str) -> list[Event]:
         return [e for e in self.events if e.topic == "alarm" and e.data["code"] == code]
@@ -107,7 +133,7 @@ def test_mixed_fleet_completes_errands_without_collisions(site: Site, broker: Mo
             p.terminate()
         for p in procs:
             p.wait(timeout=10)
-        fleet.transport.stop()
+        fleet.stop()
     assert lf.stats.conflicts == []
     assert all(e.task.state == TaskState.DONE for e in errands)
     done_by = {ev.resource_id for e in errands for ev in e.task.history if ev.to_state == TaskState.DONE}
@@ -115,8 +141,20 @@ def test_mixed_fleet_completes_errands_without_collisions(site: Site, broker: Mo
     assert done_by & {"SIM-1", "SIM-2"}, done_by
     assert lf.stats.arrival_timeouts == 0
     assert fleet.alarms("vda5050.schema_invalid") == []
-    # Every VDA robot sent orders whose updates only ever carried stitching + new nodes.
-    assert all(r.tracker._count >= 1 for r in vda)
+    by_order = fleet.check_wire()
+    assert len(by_order) >= 3
+    for msgs in by_order.values():
+        # Updates: ids 0,1,2..; each starts at the previous last base node and adds exactly one.
+        assert [o["orderUpdateId"] for o in msgs] == list(range(len(msgs)))
+        released: set[tuple[str, int]] = set()
+        for prev, upd in zip([None, *msgs], msgs, strict=False):
+            base = [(n["nodeId"], n["sequenceId"]) for n in upd["nodes"] if n["released"]]
+            if prev is not None:
+                assert base[0] == [(n["nodeId"], n["sequenceId"]) for n in prev["nodes"] if n["released"]][-1]
+                base = base[1:]
+                assert len(base) == 1
+            assert not released & set(base)
+            released |= set(base)
 
 
 def test_killed_vehicle_is_broken_its_task_requeued_and_it_rejoins(site: Site, broker: MosquittoBroker) -> None:
@@ -159,10 +197,13 @@ def test_killed_vehicle_is_broken_its_task_requeued_and_it_rejoins(site: Site, b
         assert lf.run(max_ticks=200)
         assert second.task.resource_id == "AMR-001" and second.task.state == TaskState.DONE
         assert lf.stats.conflicts == []
+        fleet.check_wire()  # the broker's last will included: all schema-valid
+        states = [json.loads(p)["connectionState"] for t, p in fleet.wire if t.endswith("AMR-001/connection")]
+        assert states[-2:] == ["CONNECTIONBROKEN", "ONLINE"]
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-        fleet.transport.stop()
+        fleet.stop()
 
 
 def test_real_dispatcher_serves_orders_with_a_mixed_fleet(broker: MosquittoBroker) -> None:
@@ -198,7 +239,8 @@ def test_real_dispatcher_serves_orders_with_a_mixed_fleet(broker: MosquittoBroke
         lifted_by = {e.data.get("resource_id") for e in fleet.events
                      if e.topic == "task" and e.data.get("reason") == "pod lifted"}
         assert lifted_by & {"R02", "R03"}, lifted_by
+        assert fleet.check_wire()
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-        fleet.transport.stop()
+        fleet.stop()

@@ -304,3 +304,20 @@ def test_cli_bad_input_names_the_problem(capsys: pytest.CaptureFixture[str]) -> 
     assert "--start needs --map" in capsys.readouterr().err
     assert main(["--serial", "A", "--serial", "A"]) == 2
     assert "duplicate" in capsys.readouterr().err
+
+
+def test_a_silent_vehicle_is_treated_as_lost_until_it_reports_again(site: Site) -> None:
+    now = [0.0]
+    link = Loopback(site)
+    link.master = Vda5050Master(site, AlarmRegistry(link.bus), link, state_timeout_s=5.0, clock=lambda: now[0])
+    adapter, vehicle = link.add("AMR-001", 0)
+    now[0] = 4.0
+    link.master.pump()
+    assert adapter.online and not link.alarms("vda5050.silent")
+    now[0] = 6.0
+    link.master.pump()
+    assert not adapter.status().online
+    assert "no state for 6.0 s" in link.alarms("vda5050.silent")[0].data["message"]
+    vehicle.publish_state()
+    link.master.pump()
+    assert adapter.online and adapter.connection == "ONLINE"

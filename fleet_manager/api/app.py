@@ -6,11 +6,13 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
 
-from fleet_manager.api import routes_fleet, routes_orders, streams
+from fleet_manager.api import routes_fleet, routes_orders, routes_sim, streams
 from fleet_manager.api.errors import MAX_BODY_BYTES, BodyLimitMiddleware, install_error_handlers
 from fleet_manager.api.map_json import site_to_json
 from fleet_manager.api.tokens import TokenVerifier
@@ -55,6 +57,7 @@ def create_app(
     app.include_router(routes_orders.router)
     app.include_router(routes_fleet.router)
     app.include_router(streams.router)
+    app.include_router(routes_sim.router)
     if cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -65,7 +68,29 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
     if monitor:
         _mount_monitor(app)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, without its generic 422 where a route documents its own errors
+    (every error here has the one ErrorBody shape) or cannot produce one at all."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    doc = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    for operations in doc.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.get("responses", {})
+            generic = responses.get("422", {}).get("content", {}).get("application/json", {})
+            if "HTTPValidationError" in json.dumps(generic):
+                del responses["422"]
+    schemas = doc.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    app.openapi_schema = doc
+    return doc
 
 
 def _mount_monitor(app: FastAPI) -> None:

@@ -93,7 +93,7 @@ async def list_lanes(request: Request, _caller: Reader):
 @router.patch(
     "/lanes/{lane_id}",
     response_model=ItemList,
-    responses=documented(400, 401, 403, 404, 409, 413, 422),
+    responses=documented(400, 401, 403, 404, 413, 422),
     summary="Enable or disable a sorter lane",
 )
 async def patch_lane(lane_id: str, body: LanePatch, request: Request, _caller: Tech):

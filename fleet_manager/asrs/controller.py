@@ -9,7 +9,14 @@ from typing import Any
 from fleet_manager.alarms import AlarmRegistry
 from fleet_manager.asrs.crane_driver import CraneDriver, CraneOutcome
 from fleet_manager.asrs.inventory import AsrsInventory
-from fleet_manager.asrs.records import CRANE_PREFIX, MoveKind, MoveRecord, ToteNotFound
+from fleet_manager.asrs.records import (
+    CRANE_PREFIX,
+    MoveKind,
+    MoveRecord,
+    MoveState,
+    ToteNotFound,
+    crane_location,
+)
 from fleet_manager.asrs.sequencing import Pairing, plan_cycles
 from fleet_manager.domain import IdFactory, Sku, Task, TaskKind, TaskState
 from fleet_manager.events import Event, EventBus
@@ -78,6 +85,10 @@ class AsrsController:
         task = self._new_task(TaskKind.ASRS_RETRIEVE, order_id,
                               {"sku": sku, "quantity": quantity, "station_id": station_id})
         moves = self.inventory.plan_retrieve(sku, ref=task.id)  # NoStock names the SKU
+        return self._queue_retrieve(task, moves, order_id, station_id)
+
+    def _queue_retrieve(self, task: Task, moves: list[MoveRecord], order_id: str,
+                        station_id: str) -> Task:
         tasks = {moves[-1].move_id: task}
         task.payload.update(move_id=moves[-1].move_id, tote_id=moves[-1].tote_id,
                             source=moves[-1].source)
@@ -91,15 +102,52 @@ class AsrsController:
         self._queue(_Job(moves, tasks, station_id), queued)
         return task
 
+    def request_retrieve_tote(self, order_id: str, tote_id: str, station_id: str) -> Task:
+        """Retrieve one named tote; ToteNotFound names where it is when it is not in the rack."""
+        tote = self.inventory.store.tote(tote_id)
+        task = self._new_task(TaskKind.ASRS_RETRIEVE, order_id,
+                              {"sku": tote.sku, "station_id": station_id})
+        moves = self.inventory.plan_retrieve_tote(tote_id, ref=task.id)
+        return self._queue_retrieve(task, moves, order_id, station_id)
+
+    def recover_open_moves(self) -> int:
+        """After a restart: re-queue this aisle's reserved and faulted moves from the store (one
+        job per original request). A move that was active when the WCS stopped may or may not
+        have run, so it becomes a crane fault with an alarm for an operator to check."""
+        rack, io = self.inventory.rack, self.inventory.io
+        mine = [m for m in self.inventory.store.open_moves()
+                if m.source in rack.index or m.target in rack.index or io in (m.source, m.target)]
+        by_ref: dict[str, list[MoveRecord]] = {}
+        for m in mine:
+            by_ref.setdefault(m.ref or m.move_id, []).append(m)
+        for ref, moves in by_ref.items():
+            moves.sort(key=lambda m: m.kind != MoveKind.RELOCATE)  # a relocation runs first
+            tasks = {m.move_id: self._new_task(TASK_KIND[m.kind], None, {
+                "move_id": m.move_id, "tote_id": m.tote_id, "source": m.source,
+                "target": m.target, "recovered_from": ref}) for m in moves}
+            job = _Job(moves, tasks)
+            job.from_forks = self.inventory.store.tote(moves[0].tote_id).location == \
+                crane_location(moves[0].crane_id)
+            self._queue(job, list(tasks.values()))
+            active = next((m for m in moves if m.state == MoveState.ACTIVE), None)
+            if active is not None and self.fault is None:
+                outcome = CraneOutcome(False, False, 0, "WCS restarted while this move was active; "
+                                       "check whether the crane finished it")
+                task = tasks[active.move_id]
+                self._transition(task, TaskState.ASSIGNED, "recovered", self.driver.crane_id)
+                self._transition(task, TaskState.ACTIVE, "recovered")
+                self._on_fault(job, active, task, outcome)
+        return len(mine)
+
     def _new_task(self, kind: TaskKind, order_id: str | None, payload: dict) -> Task:
         task = Task(self.ids.next("AT"), kind, self.clock(), order_id=order_id,
                     payload={"aisle": self.inventory.rack.aisle.id, **payload})
-        self.tasks[task.id] = task
-        return task
+        return task  # registered by _queue once its moves are reserved (no orphans on refusal)
 
     def _queue(self, job: _Job, tasks: list[Task]) -> None:
         self._jobs.append(job)
         for t in tasks:
+            self.tasks[t.id] = t
             self._emit_task(t, None, TaskState.QUEUED, "created")
 
     @property
@@ -139,7 +187,12 @@ class AsrsController:
         self._transition(task, TaskState.ACTIVE, "crane moving", crane)
         self._publish("asrs", "move_started", **_move_data(move), crane_id=crane,
                       from_forks=from_forks)
-        outcome = await self.driver.execute(move, from_forks=from_forks)
+        try:
+            outcome = await self.driver.execute(move, from_forks=from_forks)
+        except (ValueError, RuntimeError, TimeoutError, ConnectionError) as exc:
+            # Refused, unencodable or unanswered telegram: no completion seen, so the inventory
+            # keeps the tote where it was last known and an operator checks the crane.
+            outcome = CraneOutcome(False, from_forks, 0, f"crane command failed: {exc}")
         if not outcome.ok:
             self._on_fault(job, move, task, outcome)
             return False
@@ -184,6 +237,18 @@ class AsrsController:
                       move_id=self.fault.move.move_id)
         self.fault = None
 
+    async def cancel_faulted(self, reason: str) -> None:
+        """Give up the faulted move (and the rest of its job): reservations released, tasks
+        cancelled. Refused (InventoryError) while its tote is on the forks: finish it instead."""
+        if self.fault is None:
+            return
+        job = self._job_of(self.fault.move.move_id)
+        for move in job.remaining:
+            self.inventory.cancel(move.move_id, reason)
+            self._transition(job.tasks[move.move_id], TaskState.CANCELLED, reason)
+        self._jobs.remove(job)
+        await self.reset_fault()
+
     def _hand_off(self, job: _Job, move: MoveRecord, task: Task) -> None:
         """The tote is at the I/O point: a conveyor transfer to the station continues the order."""
         aisle = self.inventory.rack.aisle
@@ -192,6 +257,7 @@ class AsrsController:
             "from": f"asrs:{aisle.id}", "from_node": aisle.io_node, "conveyor": aisle.io_conveyor,
             "to": job.station_id, "after_task": task.id})
         task.payload["transfer_task"] = transfer.id
+        self.tasks[transfer.id] = transfer
         self._emit_task(transfer, None, TaskState.QUEUED, "created")
 
     # ---- events --------------------------------------------------------------------------------

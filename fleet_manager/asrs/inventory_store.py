@@ -9,9 +9,17 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
+from fleet_manager.asrs.inventory_sql import (
+    is_slot,
+    move_from_row,
+    next_counter,
+    open_move,
+    reserve,
+    slot_row,
+    tote_row,
+)
 from fleet_manager.asrs.records import (
     InventoryError,
-    MoveKind,
     MoveRecord,
     MoveState,
     SlotConflict,
@@ -158,7 +166,7 @@ class InventoryStore:
             row = self._db.execute("SELECT * FROM asrs_moves WHERE move_id=?", (move_id,)).fetchone()
         if row is None:
             raise InventoryError(f"unknown move {move_id!r}")
-        return _move(row)
+        return move_from_row(row)
 
     def open_moves(self) -> list[MoveRecord]:
         with self._lock:
@@ -166,7 +174,7 @@ class InventoryStore:
                 "SELECT * FROM asrs_moves WHERE state IN (?, ?, ?) ORDER BY created_s, move_id",
                 tuple(str(s) for s in _OPEN_MOVE_STATES),
             ).fetchall()
-        return [_move(r) for r in rows]
+        return [move_from_row(r) for r in rows]
 
     # ---- mutations -----------------------------------------------------------------------------
     def ensure_slots(self, aisle: str, slot_ids: Iterable[str]) -> None:
@@ -195,16 +203,16 @@ class InventoryStore:
     def set_tote_location(self, tote_id: str, location: str) -> None:
         """Hand a tote off outside the rack (I/O point -> conveyor); refused for slots or mid-move."""
         with self._tx() as db:
-            tote = _tote(db, tote_id)
+            tote = tote_row(db, tote_id)
             if tote.reserved_by is not None:
                 raise InventoryError(f"tote {tote_id}: reserved by move {tote.reserved_by}")
-            if _is_slot(db, tote.location) or _is_slot(db, location):
+            if is_slot(db, tote.location) or is_slot(db, location):
                 raise InventoryError(f"tote {tote_id}: slot changes go through a crane move")
             db.execute("UPDATE asrs_totes SET location=? WHERE tote_id=?", (location, tote_id))
 
     def block_slot(self, slot_id: str, reason: str) -> None:
         with self._tx() as db:
-            rec = _slot(db, slot_id)
+            rec = slot_row(db, slot_id)
             if rec.reserved_by is not None:
                 raise SlotConflict(f"slot {slot_id}: reserved by move {rec.reserved_by}, "
                                    "finish or cancel it before blocking")
@@ -213,7 +221,7 @@ class InventoryStore:
 
     def unblock_slot(self, slot_id: str) -> None:
         with self._tx() as db:
-            _slot(db, slot_id)
+            slot_row(db, slot_id)
             db.execute("UPDATE asrs_slots SET blocked_reason=NULL WHERE slot_id=?", (slot_id,))
             self._touch(slot_id)
 
@@ -224,8 +232,8 @@ class InventoryStore:
             out = []
             for m in moves:
                 if not m.move_id:
-                    m = replace(m, move_id=f"MV-{_next_counter(db, 'move_counter'):06d}")
-                _reserve(db, m)
+                    m = replace(m, move_id=f"MV-{next_counter(db, 'move_counter'):06d}")
+                reserve(db, m)
                 out.append(m)
             self._touch(*(loc for m in moves for loc in (m.source, m.target)))
         return out
@@ -234,8 +242,8 @@ class InventoryStore:
         """Mark a move sent to the crane; a faulted one may restart (from its source, or with
         resume_from_forks when its tote is on that crane's forks)."""
         with self._tx() as db:
-            m = _open_move(db, move_id, (MoveState.RESERVED, MoveState.FAULTED))
-            on_forks = _tote(db, m.tote_id).location == crane_location(m.crane_id)
+            m = open_move(db, move_id, (MoveState.RESERVED, MoveState.FAULTED))
+            on_forks = tote_row(db, m.tote_id).location == crane_location(m.crane_id)
             if on_forks != resume_from_forks:
                 where = "is on the forks: resume from the forks" if on_forks else "is not on the forks"
                 raise InventoryError(f"move {move_id}: tote {m.tote_id} {where}")
@@ -246,8 +254,8 @@ class InventoryStore:
     def complete_move(self, move_id: str) -> MoveRecord:
         """The crane put the tote down at the target: source freed, target filled, one transaction."""
         with self._tx() as db:
-            m = _open_move(db, move_id, (MoveState.ACTIVE, MoveState.FAULTED))
-            tote = _tote(db, m.tote_id)
+            m = open_move(db, move_id, (MoveState.ACTIVE, MoveState.FAULTED))
+            tote = tote_row(db, m.tote_id)
             if tote.location not in (m.source, crane_location(m.crane_id)):
                 raise InventoryError(f"move {move_id}: tote {m.tote_id} is at {tote.location}, "
                                      f"not at {m.source} or on crane {m.crane_id}")
@@ -264,7 +272,7 @@ class InventoryStore:
     def fault_move(self, move_id: str, load_on_forks: bool, detail: str) -> MoveRecord:
         """Record a crane fault: the tote is still at its source, or on the crane; no slot filled."""
         with self._tx() as db:
-            m = _open_move(db, move_id, (MoveState.ACTIVE,))
+            m = open_move(db, move_id, (MoveState.ACTIVE,))
             if load_on_forks:
                 db.execute("UPDATE asrs_slots SET tote_id=NULL, reserved_by=NULL WHERE tote_id=?",
                            (m.tote_id,))
@@ -278,8 +286,8 @@ class InventoryStore:
     def cancel_move(self, move_id: str, reason: str) -> MoveRecord:
         """Release a move that never picked its tote up; refused once the tote is on the crane."""
         with self._tx() as db:
-            m = _open_move(db, move_id, (MoveState.RESERVED, MoveState.FAULTED))
-            if _tote(db, m.tote_id).location != m.source:
+            m = open_move(db, move_id, (MoveState.RESERVED, MoveState.FAULTED))
+            if tote_row(db, m.tote_id).location != m.source:
                 raise InventoryError(f"move {move_id}: tote {m.tote_id} left {m.source}; "
                                      "complete the move instead")
             db.execute("UPDATE asrs_slots SET reserved_by=NULL WHERE reserved_by=?", (move_id,))
@@ -289,85 +297,3 @@ class InventoryStore:
             self._touch(m.source, m.target)
         return self.move(move_id)
 
-
-def _next_counter(db: sqlite3.Connection, key: str) -> int:
-    db.execute("INSERT OR IGNORE INTO asrs_meta VALUES (?, '0')", (key,))
-    db.execute("UPDATE asrs_meta SET value = CAST(value AS INTEGER) + 1 WHERE key=?", (key,))
-    return int(db.execute("SELECT value FROM asrs_meta WHERE key=?", (key,)).fetchone()[0])
-
-
-def _move(row: tuple) -> MoveRecord:
-    mid, kind, tote, src, tgt, state, ref, crane, created, detail = row
-    return MoveRecord(mid, MoveKind(kind), tote, src, tgt, MoveState(state), ref, crane, created, detail)
-
-
-def _is_slot(db: sqlite3.Connection, location: str) -> bool:
-    return db.execute("SELECT 1 FROM asrs_slots WHERE slot_id=?", (location,)).fetchone() is not None
-
-
-def _slot(db: sqlite3.Connection, slot_id: str) -> SlotRecord:
-    row = db.execute("SELECT * FROM asrs_slots WHERE slot_id=?", (slot_id,)).fetchone()
-    if row is None:
-        raise SlotConflict(f"unknown slot {slot_id!r}")
-    return SlotRecord(*row)
-
-
-def _tote(db: sqlite3.Connection, tote_id: str) -> ToteRecord:
-    row = db.execute("SELECT * FROM asrs_totes WHERE tote_id=?", (tote_id,)).fetchone()
-    if row is None:
-        raise ToteNotFound(f"unknown tote {tote_id!r}")
-    return ToteRecord(*row)
-
-
-def _open_move(db: sqlite3.Connection, move_id: str, allowed: tuple[MoveState, ...]) -> MoveRecord:
-    row = db.execute("SELECT * FROM asrs_moves WHERE move_id=?", (move_id,)).fetchone()
-    if row is None:
-        raise InventoryError(f"unknown move {move_id!r}")
-    m = _move(row)
-    if m.state not in allowed:
-        raise InventoryError(f"move {move_id} (tote {m.tote_id}) is {m.state}, "
-                             f"expected {'/'.join(allowed)}")
-    return m
-
-
-def _reserve(db: sqlite3.Connection, m: MoveRecord) -> None:
-    tote = _tote(db, m.tote_id)
-    if tote.location != m.source:
-        raise ToteNotFound(f"tote {m.tote_id} is at {tote.location}, not at {m.source}")
-    if tote.reserved_by is not None:
-        raise SlotConflict(f"tote {m.tote_id} is already reserved by move {tote.reserved_by}")
-    if m.source == m.target:
-        raise InventoryError(f"move {m.move_id}: source and target are both {m.source}")
-    if _is_slot(db, m.source):
-        src = _slot(db, m.source)
-        if src.blocked_reason is not None:
-            raise SlotConflict(f"slot {m.source} is blocked ({src.blocked_reason}); "
-                               f"tote {m.tote_id} cannot leave it")
-        _claim(db, m.source, m.move_id)
-    if _is_slot(db, m.target):
-        tgt = _slot(db, m.target)
-        if tgt.blocked_reason is not None:
-            raise SlotConflict(f"slot {m.target} is blocked ({tgt.blocked_reason})")
-        if tgt.tote_id is not None:
-            raise SlotConflict(f"slot {m.target} is occupied by tote {tgt.tote_id}")
-        _claim(db, m.target, m.move_id)
-    cur = db.execute("UPDATE asrs_totes SET reserved_by=? WHERE tote_id=? AND reserved_by IS NULL",
-                     (m.move_id, m.tote_id))
-    if cur.rowcount != 1:
-        raise SlotConflict(f"tote {m.tote_id} was reserved concurrently")
-    try:
-        db.execute(
-            "INSERT INTO asrs_moves VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (m.move_id, m.kind, m.tote_id, m.source, m.target, MoveState.RESERVED, m.ref,
-             m.crane_id, m.created_s, ""),
-        )
-    except sqlite3.IntegrityError:
-        raise InventoryError(f"move id {m.move_id} already used") from None
-
-
-def _claim(db: sqlite3.Connection, slot_id: str, move_id: str) -> None:
-    cur = db.execute("UPDATE asrs_slots SET reserved_by=? WHERE slot_id=? AND reserved_by IS NULL",
-                     (move_id, slot_id))
-    if cur.rowcount != 1:
-        holder = _slot(db, slot_id).reserved_by
-        raise SlotConflict(f"slot {slot_id} is reserved by move {holder}")

@@ -152,7 +152,12 @@ class SqliteStore:
                 raise Conflict("task_exists", f"task {record.id} already exists", field="id")
             fields = record.as_dict()
             rows.upsert_task(conn, fields)
-            step = {"from": None, "to": record.state, "at_s": record.created_s, "reason": "received"}
+            step = {
+                "from": None,
+                "to": record.state,
+                "at_s": record.created_s,
+                "reason": "received",
+            }
             rows.append_task_history(conn, record.id, step)
             body = replace(record, history=(step,)).as_dict()
             emitted.append(

@@ -26,9 +26,7 @@ class Detours:
         self.graph = graph
         self.radius = int(radius)
         src, dst = graph.edges()
-        self._forward = csr_matrix(
-            (np.ones(src.size), (src, dst)), shape=(graph.n, graph.n)
-        )
+        self._forward = csr_matrix((np.ones(src.size), (src, dst)), shape=(graph.n, graph.n))
         self.routes: dict[int, tuple[int, list[int]]] = {}  # agent -> (goal, route)
 
     def prefer(

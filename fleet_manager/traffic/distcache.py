@@ -4,26 +4,23 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import shortest_path
-
-_BATCH = 64  # goals per scipy call: bounds the float64 scratch to 64 x n
+from scipy.sparse.csgraph import breadth_first_order
 
 
 class DistanceCache:
     """dist[goal][v] for goals on demand; at most `capacity` tables resident (LRU eviction).
 
-    `reverse` is the reversed graph (row g lists g's predecessors with edge costs), so a search
-    from g over it gives every node's cost *to* g. Rows are stored in `dtype` (uint16 keeps a
-    38k-node table at 77 kB); finite costs that do not fit saturate at max-1; the dtype's
-    maximum is the sentinel for "unreachable".
+    `reverse` is the reversed unit-edge graph (row g lists g's predecessors), so a breadth-first
+    search from g gives every node's hop count *to* g. Integer edge costs are expressed by
+    chains of extra nodes numbered from `n` up (a cost-2 edge passes one extra node); only the
+    first `n` entries are stored. scipy's C BFS plus a level split is about twice as fast as
+    its Dijkstra. Rows are stored in `dtype` (uint16 keeps a 38k-node table at 77 kB); finite
+    costs that do not fit saturate at max-1; the dtype's maximum means "unreachable".
     """
 
-    def __init__(
-        self, reverse: csr_matrix, *, unweighted: bool, dtype: type, capacity: int
-    ) -> None:
-        self.reverse = reverse
-        self.n = int(reverse.shape[0])
-        self.unweighted = unweighted
+    def __init__(self, reverse: csr_matrix, n: int, *, dtype: type, capacity: int) -> None:
+        self.reverse = reverse.tocsr()
+        self.n = int(n)
         self.dtype = np.dtype(dtype)
         self.sentinel = int(np.iinfo(self.dtype).max)
         self.capacity = max(1, min(int(capacity), max(1, self.n)))
@@ -52,8 +49,7 @@ class DistanceCache:
             self._slot_of_goal[old[old >= 0]] = -1
             self._goal_of_slot[victims] = missing
             self._slot_of_goal[missing] = victims
-            for i in range(0, missing.size, _BATCH):
-                self._fill(victims[i : i + _BATCH], missing[i : i + _BATCH])
+            self._fill(victims, missing)
             slots = self._slot_of_goal[goals]
         self._last_used[slots] = self._clock
         return slots
@@ -90,14 +86,25 @@ class DistanceCache:
         return int((self._goal_of_slot >= 0).sum())
 
     def _fill(self, slots: np.ndarray, goals: np.ndarray) -> None:
-        dist = shortest_path(
-            self.reverse, directed=True, unweighted=self.unweighted, indices=goals
-        )
-        dist = np.atleast_2d(dist)
-        # Too-large finite costs saturate one below the sentinel, so the sentinel always
-        # means "unreachable" exactly.
-        finite = np.isfinite(dist)
-        dist[finite] = np.minimum(dist[finite], self.sentinel - 1)
-        dist[~finite] = self.sentinel
-        self._slab[slots] = dist.astype(self.dtype)
+        for slot, goal in zip(slots.tolist(), goals.tolist(), strict=True):
+            self._slab[slot] = self._bfs(goal)
         self.computed += int(goals.size)
+
+    def _bfs(self, goal: int) -> np.ndarray:
+        order, pred = breadth_first_order(
+            self.reverse, goal, directed=True, return_predecessors=True
+        )
+        # BFS appends children in the order parents leave the queue, so each visited node's
+        # parent position is non-decreasing along `order`: levels are found by bisection.
+        m = order.size
+        position = np.empty(self.reverse.shape[0], dtype=np.int64)
+        position[order] = np.arange(m)
+        parent = position[pred[order[1:]]]
+        bounds = [0, 1]
+        search = np.searchsorted
+        while bounds[-1] < m:
+            bounds.append(1 + int(search(parent, bounds[-1])))
+        depth = np.repeat(np.arange(len(bounds) - 1), np.diff(bounds))
+        row = np.full(self.reverse.shape[0], self.sentinel, dtype=np.int64)
+        row[order] = np.minimum(depth, self.sentinel - 1)
+        return row[: self.n]

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 import numpy as np
 from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
 
 from fleet_manager.traffic.distcache import DistanceCache
 
@@ -47,9 +48,10 @@ class MotionGraph:
         # Reversed graph in scipy form: row g lists the predecessors of g, so a search from g
         # over it yields every node's distance *to* g.
         src = np.repeat(np.arange(self.n, dtype=np.int32), np.diff(self.indptr))
-        ones = np.ones(self.indices.size, dtype=np.float64)
+        ones = np.ones(self.indices.size, dtype=np.int8)
         self._reverse = csr_matrix((ones, (self.indices, src)), shape=(self.n, self.n))
         self.moves = self._moves_table()
+        self._strong: bool | None = None
         width = int(self.coords[:, 0].max()) + 1 if self.n else 0
         height = int(self.coords[:, 1].max()) + 1 if self.n else 0
         self.cell_to_node = np.full((height, width), -1, dtype=np.int32)  # [y, x] -> node or -1
@@ -57,7 +59,7 @@ class MotionGraph:
         dtype = np.uint16 if self.n < np.iinfo(np.uint16).max else np.int32
         if cache_tables is None:
             cache_tables = int(cache_mib * 2**20 // max(1, self.n * np.dtype(dtype).itemsize))
-        self.cache = DistanceCache(self._reverse, unweighted=True, dtype=dtype, capacity=cache_tables)
+        self.cache = DistanceCache(self._reverse, self.n, dtype=dtype, capacity=cache_tables)
 
     # ---- construction -------------------------------------------------------------------
     @classmethod
@@ -117,6 +119,13 @@ class MotionGraph:
         """All directed edges as (sources, targets) arrays."""
         src = np.repeat(np.arange(self.n, dtype=np.int32), np.diff(self.indptr))
         return src, self.indices
+
+    def strongly_connected(self) -> bool:
+        """True when every node can reach every other node."""
+        if self._strong is None:
+            count, _ = connected_components(self._reverse, directed=True, connection="strong")
+            self._strong = count <= 1
+        return self._strong
 
     def has_edge(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
         """Vectorised: True where u -> v is an edge or a wait (u == v)."""

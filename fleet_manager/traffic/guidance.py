@@ -9,7 +9,6 @@ from fleet_manager.traffic.distcache import DistanceCache
 from fleet_manager.traffic.graph import DEFAULT_CACHE_MIB, MotionGraph
 
 GUIDANCE_MODES = ("none", "crisscross")
-_SCALE = 4  # costs are stored in quarter-hops so fractional penalties stay integral
 
 
 class GuidanceCosts:
@@ -26,9 +25,14 @@ class GuidanceCosts:
         self,
         graph: MotionGraph,
         mode: str = "crisscross",
-        against_cost: float = 0.5,
+        against_cost: int = 1,
         cache_tables: int | None = None,
     ) -> None:
+        if int(against_cost) != against_cost or against_cost < 0:
+            raise ValueError(
+                f"against_cost must be a whole number of hops >= 0, got {against_cost}"
+            )
+        against_cost = int(against_cost)
         if mode not in GUIDANCE_MODES:
             raise ValueError(f"guidance must be one of {GUIDANCE_MODES}, got {mode!r}")
         self.graph = graph
@@ -36,20 +40,13 @@ class GuidanceCosts:
         self.cache: DistanceCache | None = None
         if mode == "crisscross" and graph.n:
             src, dst = graph.edges()
-            dx = graph.coords[dst, 0] - graph.coords[src, 0]
-            dy = graph.coords[dst, 1] - graph.coords[src, 1]
-            x, y = graph.coords[src, 0], graph.coords[src, 1]
-            east_row = y % 2 == 0
-            south_col = x % 2 == 0
-            against = ((dy == 0) & (dx != 0) & ((dx > 0) != east_row)) | (
-                (dx == 0) & (dy != 0) & ((dy > 0) != south_col)
+            against = crisscross_against(graph, src, dst)
+            self.cache = DistanceCache(
+                _chained_reverse(graph.n, src, dst, np.where(against, 1 + against_cost, 1)),
+                graph.n,
+                dtype=np.uint16,
+                capacity=_default_tables(graph) if cache_tables is None else cache_tables,
             )
-            w = np.where(against, _SCALE + round(_SCALE * against_cost), _SCALE).astype(float)
-            reverse = csr_matrix((w, (dst, src)), shape=(graph.n, graph.n))
-            if cache_tables is None:  # same memory budget as the graph's default hop cache
-                cache_tables = int(DEFAULT_CACHE_MIB * 2**20 // (2 * graph.n))
-            cap = cache_tables
-            self.cache = DistanceCache(reverse, unweighted=False, dtype=np.uint16, capacity=cap)
 
     @property
     def table_cache(self) -> DistanceCache:
@@ -79,7 +76,38 @@ class GuidanceCosts:
         cache = self.table_cache
         hops = cache.lookup(goals, nodes)
         sentinel = cache.sentinel
-        scale = 1.0 if self.cache is None else float(_SCALE)
-        out = hops.astype(np.float64) / scale
+        out = hops.astype(np.float64)
         out[hops == sentinel] = np.inf
         return out
+
+
+def crisscross_against(graph: MotionGraph, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """True for moves against the crisscross flow: rows run east on even y, west on odd y;
+    columns run south on even x, north on odd x."""
+    dx = graph.coords[dst, 0] - graph.coords[src, 0]
+    dy = graph.coords[dst, 1] - graph.coords[src, 1]
+    x, y = graph.coords[src, 0], graph.coords[src, 1]
+    horizontal_against = (dy == 0) & (dx != 0) & ((dx > 0) != (y % 2 == 0))
+    vertical_against = (dx == 0) & (dy != 0) & ((dy > 0) != (x % 2 == 0))
+    return horizontal_against | vertical_against
+
+
+def _default_tables(graph: MotionGraph) -> int:
+    """Same memory budget as the graph's default hop cache, at 2 bytes per node."""
+    return int(DEFAULT_CACHE_MIB * 2**20 // (2 * max(1, graph.n)))
+
+
+def _chained_reverse(n: int, src: np.ndarray, dst: np.ndarray, cost: np.ndarray) -> csr_matrix:
+    """Reversed unit-edge graph where an edge of integer cost c becomes a chain through c-1
+    extra nodes (numbered from n), so plain BFS depth equals the weighted cost."""
+    rows, cols = [dst[cost == 1]], [src[cost == 1]]
+    nxt = n
+    for c in np.unique(cost[cost > 1]).tolist():
+        sel = np.nonzero(cost == c)[0]
+        chain = nxt + np.arange(sel.size * (c - 1)).reshape(sel.size, c - 1)
+        nxt += chain.size
+        hops = np.concatenate([dst[sel, None], chain, src[sel, None]], axis=1)
+        rows.append(hops[:, :-1].ravel())
+        cols.append(hops[:, 1:].ravel())
+    r, c_ = np.concatenate(rows), np.concatenate(cols)
+    return csr_matrix((np.ones(r.size, dtype=np.int8), (r, c_)), shape=(nxt, nxt))

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Sequence
 from typing import Any, Protocol
 
 import numpy as np
 
-from fleet_manager.traffic.graph import MotionGraph
 from fleet_manager.traffic.detour import Detours
+from fleet_manager.traffic.graph import MotionGraph
 from fleet_manager.traffic.guidance import GuidanceCosts
 
 
@@ -28,19 +29,21 @@ class LifelongPlanner(Protocol):
 
 
 class PibtPlanner:
-    """PIBT with dynamic priorities, guidance costs and livelock escape.
+    """PIBT with dynamic priorities, crisscross guidance, livelock escape and pinned detours.
 
-    Options (all keyword): `guidance` ("none" | "crisscross", default "crisscross": costs that
-    favour alternating one-way flows along rows and columns, so head-on meetings in 1-wide
-    aisles become rare), `against_cost` (extra cost per move against the preferred direction,
-    default 0.5), `prefer_free` (tie-break equal-cost moves toward currently free cells, default
-    True), `stuck_limit` (steps without progress before an agent's priority is reset, letting
-    whoever it blocks go first: breaks livelocks, default 32), `aside_weight` (extra
-    cost, in hops, for a pushed agent to move further along its pusher's way instead of
-    stepping aside; default 0.1, a tie-break), `cache_tables` (guidance tables kept, default: 1 GiB worth;
-    "none" guidance shares the graph's hop cache instead), `detour_radius` (hops searched
-    for a way around pinned agents, default 24), `tables_per_step` (new goal tables built
-    per step at most, default max(32, 2.5e6 / nodes); the rest steer by Manhattan meanwhile), `agent_ids` (names used in error messages).
+    Options (keyword only; reasoning in docs/traffic.md):
+    - `guidance`: "crisscross" (default; costs favouring alternating one-way flows per row and
+      column, so head-on meetings in 1-wide aisles become rare) or "none" (hop counts).
+    - `against_cost`: extra whole hops per move against the preferred direction (default 1).
+    - `prefer_free`: among equal-cost moves take currently free cells first (default True).
+    - `aside_weight`: extra cost (hops) for a pushed agent to run ahead of its pusher rather
+      than step aside (default 0.6; grows by up to 2 while the pusher makes no progress).
+    - `stuck_limit`: steps without progress before an agent's priority is re-drawn (32).
+    - `detour_radius`: hops searched for a way around pinned agents (default 24).
+    - `tables_per_step`: new goal tables built per step at most (default max(32, 2.5e6 / n));
+      on strongly connected graphs agents still waiting steer by Manhattan distance.
+    - `cache_tables`: guidance tables kept in the LRU (default: 1 GiB worth).
+    - `agent_ids`: robot names for error messages.
     """
 
     def __init__(
@@ -49,7 +52,7 @@ class PibtPlanner:
         seed: int = 0,
         *,
         guidance: str = "crisscross",
-        against_cost: float = 0.5,
+        against_cost: int = 1,
         prefer_free: bool = True,
         stuck_limit: int = 32,
         aside_weight: float = 0.6,
@@ -69,6 +72,10 @@ class PibtPlanner:
         # Default: about 2.5 M node visits of table building per step (64 on a 38k-node map).
         auto = max(32, 2_500_000 // max(1, graph.n))
         self.tables_per_step = auto if tables_per_step is None else int(tables_per_step)
+        # Steering by Manhattan distance before a goal's table exists is only safe where every
+        # node can reach every goal; on other graphs every table is built when first needed.
+        if not graph.strongly_connected():
+            self.tables_per_step = graph.n
         self._n_agents = -1
         self._priority = np.zeros(0)
         self._best = np.zeros(0)
@@ -86,7 +93,7 @@ class PibtPlanner:
         g = self.graph
         cand = g.moves[pos]  # (N, K): wait first, then successors, -1 padding
         cost = self._costs(pos, goal, cand)  # float64 hops, inf where the goal is unreachable
-        here = cost[:, 0]
+        here = cost[:, 0].copy()
         bad = np.nonzero(~np.isfinite(here))[0]
         if bad.size:
             i = int(bad[0])
@@ -145,7 +152,12 @@ class PibtPlanner:
         cand: list[list[int]] = ranked.tolist()
         keys: list[list[float]] = ranked_key.tolist()
         slot: list[int] = slots.tolist()
-        aside = self.aside_weight
+        # A pusher that has made no progress for a while needs its way cleared for real: the
+        # aside preference grows from `aside_weight` to +2 hops over `stuck_limit` steps.
+        aside = (
+            self.aside_weight
+            + np.minimum(self._stuck, self.stuck_limit) * (2.0 / max(1, self.stuck_limit))
+        ).tolist()
         p: list[int] = pos.tolist()
         occ_now = [-1] * self.graph.n
         occ_next = [-1] * self.graph.n
@@ -164,10 +176,11 @@ class PibtPlanner:
                 # Pushed: among similar moves prefer stepping aside (off the parent's way
                 # forward) over running ahead of it, which only invites the next push.
                 ki = keys[i]
+                push = aside[parent]
                 row = slab[slot[parent]] if slot[parent] >= 0 else None
                 ahead = row[p[i]] if row is not None else 0
                 scored = [
-                    (ki[j] + (aside if row is not None and row[v] < ahead else 0.0), v)
+                    (ki[j] + (push if row is not None and row[v] < ahead else 0.0), v)
                     for j, v in enumerate(options)
                     if v >= 0
                 ]
@@ -191,12 +204,16 @@ class PibtPlanner:
         # Python 3.11 keeps pure-Python recursion off the C stack; chains can be fleet-long.
         limit = sys.getrecursionlimit()
         sys.setrecursionlimit(max(limit, n_agents + 1000))
+        gc_was_on = gc.isenabled()
+        gc.disable()  # the loop allocates many small lists; a collection pass mid-tick is a spike
         try:
             for i in np.argsort(-self._priority, kind="stable").tolist():
                 if nxt[i] == -1:
                     pibt(i, -1)
         finally:
             sys.setrecursionlimit(limit)
+            if gc_was_on:
+                gc.enable()
         return np.asarray(nxt, dtype=np.int64)
 
     def _update_priorities(self, pos: np.ndarray, goal: np.ndarray, here: np.ndarray) -> None:
@@ -245,13 +262,17 @@ class PibtPlanner:
         bad = np.nonzero((pos < 0) | (pos >= g.n))[0]
         if bad.size:
             i = int(bad[0])
-            raise PlanningError(f"{self._name(i)}: start {g.describe(int(pos[i]))} is not free floor")
+            raise PlanningError(
+                f"{self._name(i)}: start {g.describe(int(pos[i]))} is not free floor"
+            )
         # A negative goal means "no errand": stay put unless pushed aside.
         goal = np.where(goal < 0, pos, goal)
         bad = np.nonzero(goal >= g.n)[0]
         if bad.size:
             i = int(bad[0])
-            raise PlanningError(f"{self._name(i)}: goal {g.describe(int(goal[i]))} is not free floor")
+            raise PlanningError(
+                f"{self._name(i)}: goal {g.describe(int(goal[i]))} is not free floor"
+            )
         order = np.argsort(pos, kind="stable")
         same = np.nonzero(pos[order][1:] == pos[order][:-1])[0]
         if same.size:

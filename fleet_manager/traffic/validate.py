@@ -81,7 +81,9 @@ def validate_paths(graph: MotionGraph, paths: np.ndarray, step_offset: int = 0) 
             legal = graph.has_edge(u[mt, mi], v[mt, mi])
             for t, i in zip(mt[~legal], mi[~legal], strict=True):
                 conflicts.append(
-                    Conflict("edge", int(t) + 1 + step_offset, (int(i),), (int(u[t, i]), int(v[t, i])))
+                    Conflict(
+                        "edge", int(t) + 1 + step_offset, (int(i),), (int(u[t, i]), int(v[t, i]))
+                    )
                 )
             # Swap: (t, a, b) and (t, b, a) both present; report once with a < b.
             mu, mv = u[mt, mi], v[mt, mi]
@@ -117,5 +119,7 @@ def validate_step(
     prev = np.asarray(prev)
     nxt = np.asarray(nxt)
     if prev.shape != nxt.shape or prev.ndim != 1:
-        raise ValueError(f"prev and nxt must be equal-length 1-D arrays, got {prev.shape}, {nxt.shape}")
+        raise ValueError(
+            f"prev and nxt must be equal-length 1-D arrays, got {prev.shape}, {nxt.shape}"
+        )
     return validate_paths(graph, np.stack([prev, nxt]), step_offset=step - 1)

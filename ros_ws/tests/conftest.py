@@ -12,11 +12,11 @@ import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
+from wcs_ros.dispatcher_node import DispatcherNode
+from wcs_ros.simulator_node import SimulatorNode
 
 from fleet_manager.site import load_site
 from sim.world import Simulation
-from wcs_ros.dispatcher_node import DispatcherNode
-from wcs_ros.simulator_node import SimulatorNode
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TINY_MAP = REPO_ROOT / 'maps' / 'tiny.yaml'

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from wcs_ros import convert
+from wcs_ros.convert import ConversionError
 
 from fleet_manager.domain import Task, TaskEvent, TaskKind, TaskState
 from fleet_manager.events import Event
-from wcs_ros import convert
-from wcs_ros.convert import ConversionError
 
 ROBOT = {'id': 'AMR-01', 'x_m': 3.125, 'y_m': 1.875, 'heading_deg': 270.0, 'state': 'to_pod',
          'battery_soc': 0.8123, 'task_id': 'T-000004', 'pod_id': None, 'paused': False}

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 
 from action_msgs.msg import GoalStatus
+from conftest import Fleet
 from rclpy.action import ActionClient
 from wcs_interfaces.action import ExecuteTask
 from wcs_interfaces.msg import FleetState, TaskState
 from wcs_interfaces.srv import CancelTask, CommandRobot, SubmitTask
 from wcs_ros.qos import FLEET_STATE_QOS, TASK_STATE_QOS
-
-from conftest import Fleet
 
 
 def park(robot: str) -> dict[str, object]:

@@ -24,7 +24,10 @@ class LocalCraneDriver:
 
     async def execute(self, move: MoveRecord, from_forks: bool = False) -> CraneOutcome:
         self._seq += 1
-        result = self.crane.accept(self._seq, telegram_for(self.rack, move, from_forks))
+        telegram = telegram_for(self.rack, move, from_forks)
+        # Through the wire encoding, so what cannot be sent to a real PLC fails here too.
+        wire = CraneTelegram.decode(telegram.code, telegram.args())
+        result = self.crane.accept(self._seq, wire)
         if result != RESULT_OK:
             return CraneOutcome(False, self.crane.load_on_forks, 0,
                                 f"telegram refused (result {result}) for tote {move.tote_id}")

@@ -50,6 +50,24 @@ def material(parent: ET.Element, rgba: Rgba) -> None:
     sub(mat, "diffuse", fmt(*rgba))
 
 
+def add_box(
+    link: ET.Element,
+    name: str,
+    size_m: tuple[float, float, float],
+    pose: tuple[float, float, float, float],
+    rgba: Rgba,
+    collide: bool = True,
+) -> None:
+    """One box (visual, and collision unless collide=False) at pose (x, y, z, yaw) in the link."""
+    x, y, z, yaw = pose
+    for kind in ("visual", "collision") if collide else ("visual",):
+        element = sub(link, kind, name=f"{name}_{kind}")
+        sub(element, "pose", fmt(x, y, z, 0.0, 0.0, yaw))
+        sub(sub(sub(element, "geometry"), "box"), "size", fmt(*size_m))
+        if kind == "visual":
+            material(element, rgba)
+
+
 def box_link(
     model: ET.Element,
     name: str,
@@ -62,11 +80,7 @@ def box_link(
     link = sub(model, "link", name=name)
     x, y, z, yaw = pose
     sub(link, "pose", fmt(x, y, z, 0.0, 0.0, yaw))
-    for kind in ("visual", "collision") if collide else ("visual",):
-        element = sub(link, kind, name=f"{name}_{kind}")
-        sub(sub(sub(element, "geometry"), "box"), "size", fmt(*size_m))
-        if kind == "visual":
-            material(element, rgba)
+    add_box(link, name, size_m, (0.0, 0.0, 0.0, 0.0), rgba, collide)
     return link
 
 

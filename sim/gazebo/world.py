@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import xml.etree.ElementTree as ET
 
 from fleet_manager.site.equipment import HEADINGS
 from fleet_manager.site.model import AsrsAisle, Site
-from sim.gazebo.sdf import WorldFrame, amr_model, box_link, fmt, static_model, sub
+from sim.gazebo.sdf import WorldFrame, add_box, amr_model, box_link, fmt, static_model, sub
 
 SDF_VERSION = "1.9"  # libsdformat 12 (ign sdf -k here) and Gazebo Harmonic both read 1.9
 
@@ -44,11 +45,12 @@ def _walls(world: ET.Element, site: Site, frame: WorldFrame) -> None:
             runs.append((y, match.start(), match.end() - match.start()))
     if not runs:
         return
-    model = static_model(world, "walls", 0.0, 0.0)
+    # One link with many boxes: far cheaper to load than a link per run.
+    link = sub(static_model(world, "walls", 0.0, 0.0), "link", name="walls")
     for i, (y, x0, n) in enumerate(runs):
         cx, cy = frame.xy((x0 + n / 2) * cs, (y + 0.5) * cs)
-        box_link(model, f"wall_{i}", (n * cs, cs, WALL_HEIGHT_M), (cx, cy, WALL_HEIGHT_M / 2, 0),
-                 (0.45, 0.45, 0.5, 1))
+        add_box(link, f"wall_{i}", (n * cs, cs, WALL_HEIGHT_M), (cx, cy, WALL_HEIGHT_M / 2, 0),
+                (0.45, 0.45, 0.5, 1))
 
 
 def _pods(world: ET.Element, site: Site, frame: WorldFrame) -> None:
@@ -57,13 +59,13 @@ def _pods(world: ET.Element, site: Site, frame: WorldFrame) -> None:
     shelf_h = POD_HEIGHT_M - POD_CLEARANCE_M
     for pod in site.pods.values():
         x, y = frame.xy(*site.node_xy_m(site.slots[pod.slot].node))
-        model = static_model(world, model_name("pod", pod.id), x, y)
-        box_link(model, "shelf", (side_m, side_m, shelf_h),
-                 (0, 0, POD_CLEARANCE_M + shelf_h / 2, 0), (0.2, 0.35, 0.7, 1))
+        link = sub(static_model(world, model_name("pod", pod.id), x, y), "link", name="pod")
+        add_box(link, "shelf", (side_m, side_m, shelf_h),
+                (0, 0, POD_CLEARANCE_M + shelf_h / 2, 0), (0.2, 0.35, 0.7, 1))
         off = side_m / 2 - POD_LEG_M / 2
         for i, (sx, sy) in enumerate(((1, 1), (1, -1), (-1, 1), (-1, -1))):
-            box_link(model, f"leg_{i}", (POD_LEG_M, POD_LEG_M, POD_CLEARANCE_M),
-                     (sx * off, sy * off, POD_CLEARANCE_M / 2, 0), GREY)
+            add_box(link, f"leg_{i}", (POD_LEG_M, POD_LEG_M, POD_CLEARANCE_M),
+                    (sx * off, sy * off, POD_CLEARANCE_M / 2, 0), GREY)
 
 
 def _markers(world: ET.Element, site: Site, frame: WorldFrame) -> None:
@@ -99,7 +101,7 @@ def _conveyors(world: ET.Element, site: Site, frame: WorldFrame) -> None:
     for conveyor in site.conveyors.values():
         model = static_model(world, model_name("conveyor", conveyor.id), 0.0, 0.0)
         points = [frame.xy(x, y) for x, y in conveyor.path_m]
-        for i, ((x0, y0), (x1, y1)) in enumerate(zip(points, points[1:])):
+        for i, ((x0, y0), (x1, y1)) in enumerate(itertools.pairwise(points)):
             length = math.hypot(x1 - x0, y1 - y0)
             if length < 1e-6:
                 continue

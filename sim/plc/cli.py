@@ -176,3 +176,15 @@ def _write_stats(path: str, program: PlcProgram, server: PlcServer) -> None:
     tmp = Path(path).with_suffix(".tmp")
     tmp.write_text(json.dumps(stats))
     tmp.replace(path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m sim.plc.cli ...`: the same command without loading every other wcs command."""
+    parser = argparse.ArgumentParser(prog="python -m sim.plc.cli")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["sim-plc", *(sys.argv[1:] if argv is None else argv)])
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 READY_TIMEOUT_S = 20.0
 
@@ -26,8 +26,15 @@ def free_tcp_port() -> int:
 class SimPlcProcess:
     """`wcs sim-plc` in a subprocess: start (waits for READY), kill, restart with the same args."""
 
-    def __init__(self, config: str | Path, *, port: int | None = None, rtu: str | None = None,
-                 extra: list[str] | None = None, workdir: Path | None = None) -> None:
+    def __init__(
+        self,
+        config: str | Path,
+        *,
+        port: int | None = None,
+        rtu: str | None = None,
+        extra: list[str] | None = None,
+        workdir: Path | None = None,
+    ) -> None:
         self.config = str(config)
         self.port = port if port is not None or rtu else free_tcp_port()
         self.rtu = rtu
@@ -45,17 +52,29 @@ class SimPlcProcess:
         return self.workdir / "stats.json" if self.workdir else None
 
     def command(self) -> list[str]:
-        cmd = [sys.executable, "-m", "fleet_manager.cli", "sim-plc", "--config", self.config]
+        # The module itself (same command as `wcs sim-plc`) starts faster than the full CLI.
+        cmd = [sys.executable, "-m", "sim.plc.cli", "--config", self.config]
         cmd += ["--rtu", self.rtu] if self.rtu else ["--port", str(self.port)]
         if self.workdir:
-            cmd += ["--state-dir", str(self.workdir / "state"),
-                    "--events-file", str(self.events_file), "--stats-file", str(self.stats_file)]
+            cmd += [
+                "--state-dir",
+                str(self.workdir / "state"),
+                "--events-file",
+                str(self.events_file),
+                "--stats-file",
+                str(self.stats_file),
+            ]
         return cmd + self.extra
 
     def start(self) -> SimPlcProcess:
         stderr = self.stderr_path.open("a") if self.stderr_path else subprocess.DEVNULL
-        self.proc = subprocess.Popen(self.command(), stdout=subprocess.PIPE, stderr=stderr,
-                                     text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.proc = subprocess.Popen(
+            self.command(),
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
         deadline = time.monotonic() + READY_TIMEOUT_S
         line = ""
         while time.monotonic() < deadline:
@@ -104,7 +123,7 @@ class SimPlcProcess:
         logs = sorted((self.workdir / "state").glob("*-commands.jsonl"))
         return [json.loads(x) for p in logs for x in p.read_text().splitlines() if x.strip()]
 
-    def __enter__(self) -> SimPlcProcess:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -120,10 +139,11 @@ class VirtualSerialPair:
         self.proc: subprocess.Popen[str] | None = None
         self.ends: tuple[str, str] = ("", "")
 
-    def __enter__(self) -> VirtualSerialPair:
+    def __enter__(self) -> Self:
         self.proc = subprocess.Popen(
             ["socat", "-d", "-d", "pty,raw,echo=0", "pty,raw,echo=0"],
-            stderr=subprocess.PIPE, text=True,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         found: list[str] = []
         deadline = time.monotonic() + 5.0

@@ -50,6 +50,8 @@ class FleetStats:
     moves: int = 0
     conflicts: list[Conflict] = field(default_factory=list)
     decision_ms: list[float] = field(default_factory=list)  # last state in -> moves out
+    plan_ms: list[float] = field(default_factory=list)  # planner step + validate_step
+    command_ms: list[float] = field(default_factory=list)  # building and publishing the moves
     requeued: int = 0
     arrival_timeouts: int = 0
 
@@ -107,8 +109,11 @@ class LockstepFleet:
         goals = np.array([self._goal(r.id) for r in on_floor], dtype=np.int64)
         pinned = np.array([self._pinned(statuses[r.id]) for r in on_floor], dtype=bool)
         self.planner.agent_ids = [r.id for r in on_floor]
+        t_plan = time.perf_counter()
         nxt = self.planner.step(pos, goals, pinned) if len(on_floor) else pos
         self.stats.conflicts += validate_step(self.graph, pos, nxt, self.stats.ticks + 1)
+        t_cmd = time.perf_counter()
+        self.stats.plan_ms.append((t_cmd - t_plan) * 1e3)
         movers = []
         for robot, p, n, g in zip(on_floor, pos, nxt, goals, strict=True):
             if n == p:
@@ -119,8 +124,10 @@ class LockstepFleet:
             else:
                 robot.move_to(int(n))
             self.stats.moves += 1
+        t_done = time.perf_counter()
+        self.stats.command_ms.append((t_done - t_cmd) * 1e3)
         if self.master is not None and self.master.last_received_s > 0 and movers:
-            self.stats.decision_ms.append((time.perf_counter() - self.master.last_received_s) * 1e3)
+            self.stats.decision_ms.append((t_done - self.master.last_received_s) * 1e3)
         for robot in self.robots:
             advance = getattr(robot, "advance", None)
             if advance is not None:

@@ -6,16 +6,19 @@ import { lineChart } from "./charts.js";
 import * as panels from "./panels.js";
 
 const $ = (sel) => document.querySelector(sel);
-const VIEWER_REASON = "read-only: commands need the technician role";
+const VIEWER_REASON = "read-only: commands and acknowledgements need the technician role";
+const TABLE_EVERY_MS = 500;  // side tables refresh at 2 Hz; the map draws every frame
+const LANES_EVERY_MS = 2000;  // lane fill is not in the snapshot: polled
+const HISTORY_STEP_S = 10;  // KPI history sample spacing, simulated seconds
 
 const state = {
   me: null, site: null, snapshot: null, robots: [], alarms: new Map(), orders: [], tasks: [], lanes: [],
   selected: null, lastSeq: 0, malformed: 0, eventsSeen: 0, lastErrors: {}, unitsHistory: [], stateHistory: [],
-  streams: [], liveUp: false, eventsUp: false,
+  streams: [], liveUp: false, eventsUp: false, everUp: false, outages: 0, snapshots: 0, tableAt: 0,
 };
 const map = new MapView($("#map"));
 
-function canCommand() { return state.me && (state.me.role === "technician" || state.me.role === "admin"); }
+function canCommand() { return Boolean(state.me && state.me.role === "technician"); }
 
 function toast(text, ok = false) {
   const el = $("#toast");
@@ -23,7 +26,7 @@ function toast(text, ok = false) {
   el.className = ok ? "ok" : "";
   el.hidden = false;
   clearTimeout(toast.timer);
-  toast.timer = setTimeout(() => { el.hidden = true; }, 6000);
+  toast.timer = setTimeout(() => { el.hidden = true; }, ok ? 3000 : 8000);
 }
 
 function setConnection() {
@@ -32,9 +35,10 @@ function setConnection() {
   conn.textContent = up ? "live" : "offline";
   conn.className = `conn ${up ? "conn-up" : "conn-down"}`;
   const banner = $("#banner");
-  if (up) { banner.hidden = true; return; }
-  if (!state.me) return;
-  banner.textContent = "Connection to the WCS server lost: reconnecting… (the page catches up by itself)";
+  if (up) { state.everUp = true; banner.hidden = true; return; }
+  if (!state.me || !state.everUp) return;
+  if (banner.hidden) state.outages += 1;
+  banner.textContent = `Connection to the WCS server lost — reconnecting… the page catches up from event #${state.lastSeq} by itself.`;
   banner.hidden = false;
 }
 
@@ -50,67 +54,88 @@ async function login(token) {
     return;
   }
   $("#login").hidden = true;
-  $("#who").textContent = `${state.me.name || ""} (${state.me.role})`;
+  $("#token").value = "";
+  $("#who").textContent = `${state.me.name || ""} · ${state.me.role}${canCommand() ? "" : " (read-only)"}`;
   $("#logout").hidden = false;
+  document.body.classList.toggle("read-only", !canCommand());
   await start();
 }
 
-async function loadSite() {
+async function retry(fn) {
   for (;;) {
-    try { return await api("/api/v1/map"); } catch (e) { await new Promise((r) => setTimeout(r, 1000)); }
+    try { return await fn(); } catch (e) {
+      if (e.status === 401) { logout(); throw e; }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
   }
 }
 
 async function start() {
-  state.site = await loadSite();
+  state.site = await retry(() => api("/api/v1/map"));
+  // Stream events from "now": the panels load current state over HTTP, the stream carries changes.
+  const health = await retry(() => api("/api/v1/health"));
+  state.lastSeq = Number.isInteger(health.last_seq) ? health.last_seq : 0;
   $("#site-name").textContent = `WCS · ${state.site.name || "site"}`;
   map.setSite(state.site);
   map.onSelect = (id) => selectRobot(id);
+  panels.renderLegend($("#legend"));
   await Promise.all([refreshAlarms(), refreshOrders(), refreshLanes()]);
   const live = new Stream("/api/v1/live", {
     firstMessage: () => ({ token: getToken() }),
     onMessage: (msg) => onSnapshot(msg),
-    onStatus: (s) => { state.liveUp = s === "up"; setConnection(); if (s === "unauthorized") logout(); },
+    onStatus: (s) => onStatus("liveUp", s),
+    staleMs: 5000,
   });
   const events = new Stream("/api/v1/events", {
     firstMessage: () => ({ token: getToken(), after: state.lastSeq }),
     onMessage: (msg) => onEvents(msg),
+    staleMs: 40000,
     onStatus: (s) => {
-      state.eventsUp = s === "up"; setConnection();
+      onStatus("eventsUp", s);
       if (s === "up") { refreshAlarms(); refreshOrders(); refreshLanes(); }
     },
   });
   state.streams = [live, events];
   live.start();
   events.start();
+  setInterval(() => { if (state.liveUp) refreshLanes(); }, LANES_EVERY_MS);
   requestAnimationFrame(frame);
+}
+
+function onStatus(key, s) {
+  state[key] = s === "up";
+  setConnection();
+  if (s === "unauthorized") { toast("The server refused the token: log in again."); logout(); }
 }
 
 function onSnapshot(msg) {
   try {
-    if (!msg || !Array.isArray(msg.robots)) { state.malformed += 1; return; }
+    if (!msg || typeof msg !== "object" || !Array.isArray(msg.robots)) { state.malformed += 1; return; }
+    const robots = msg.robots.filter((r) => r && typeof r.id === "string");
     state.snapshot = msg;
-    state.robots = msg.robots.filter((r) => r && typeof r.id === "string");
-    map.setSnapshot({ ...msg, robots: state.robots });
-    const t = msg.time_s ?? msg.now_s ?? msg.t ?? 0;
-    $("#clock").textContent = `sim ${formatTime(t)}`;
-    const k = msg.kpis || {};
-    const uph = k.units_per_h ?? k.site_units_per_h ?? 0;
-    $("#kpi-strip").textContent = `${Math.round(uph)} units/h · ${k.orders_done ?? k.orders_completed ?? 0} orders done`;
+    state.robots = robots;
+    state.snapshots += 1;
+    map.setSnapshot({ ...msg, robots });
+    const t = typeof msg.time_s === "number" ? msg.time_s : 0;
+    const k = msg.kpis && typeof msg.kpis === "object" ? msg.kpis : {};
+    $("#clock").textContent = `sim ${panels.simClock(t)}${msg.speed ? ` ×${msg.speed}` : ""}`;
+    const uph = Number(k.units_per_h) || 0;
+    $("#kpi-strip").textContent = `${Math.round(uph)} units/h · ${k.orders_completed ?? 0} orders done · ${k.orders_open ?? 0} open · ${robots.length} robots`;
     recordHistory(t, uph);
-    if (msg.lanes) state.lanes = msg.lanes;
-    updatePanels();
+    const now = performance.now();
+    if (now - state.tableAt > TABLE_EVERY_MS) { state.tableAt = now; updatePanels(); }
   } catch (e) {
     state.malformed += 1;
   }
 }
 
 function onEvents(msg) {
-  const list = Array.isArray(msg) ? msg : (msg && Array.isArray(msg.events) ? msg.events : [msg]);
+  const list = msg && Array.isArray(msg.events) ? msg.events : null;
+  if (!list) { state.malformed += 1; return; }
   let refreshO = false, refreshA = false, refreshL = false;
   for (const ev of list) {
     try {
-      if (!ev || typeof ev.seq !== "number") { state.malformed += 1; continue; }
+      if (!ev || typeof ev !== "object" || !Number.isInteger(ev.seq)) { state.malformed += 1; continue; }
       if (ev.seq <= state.lastSeq) continue;
       state.lastSeq = ev.seq;
       state.eventsSeen += 1;
@@ -123,15 +148,13 @@ function onEvents(msg) {
   }
   if (refreshA) renderAlarms();
   if (refreshO) throttled("orders", refreshOrders, 1000);
-  if (refreshL) throttled("lanes", refreshLanes, 1000);
+  if (refreshL) throttled("lanes", refreshLanes, 300);
 }
 
 function applyAlarm(ev) {
-  const a = ev.data || {};
-  const id = a.id ?? a.alarm_id;
-  if (id === undefined) return;
-  const prev = state.alarms.get(String(id)) || {};
-  state.alarms.set(String(id), { ...prev, ...a, id });
+  const a = ev.data && typeof ev.data === "object" ? ev.data : {};
+  if (typeof a.id !== "string") { state.malformed += 1; return; }
+  state.alarms.set(a.id, { ...(state.alarms.get(a.id) || {}), ...a });
 }
 
 const throttles = {};
@@ -142,25 +165,41 @@ function throttled(key, fn, ms) {
 
 async function refreshAlarms() {
   try {
-    for (const a of items(await api("/api/v1/alarms?limit=200"))) state.alarms.set(String(a.id), a);
+    for (const a of items(await api("/api/v1/alarms?limit=200"))) {
+      state.alarms.set(a.id, { ...(state.alarms.get(a.id) || {}), ...a });
+    }
     renderAlarms();
-  } catch (e) { /* the stream status shows outages */ }
+  } catch (e) { /* the connection banner shows outages */ }
 }
 
 async function refreshOrders() {
   try {
-    state.orders = items(await api("/api/v1/orders?limit=50"));
-    state.tasks = items(await api("/api/v1/tasks?limit=50"));
-    panels.renderOrders($("#order-table tbody"), state.orders, state.snapshot?.time_s ?? 0);
-    panels.renderTasks($("#task-table tbody"), state.tasks);
-  } catch (e) { /* shown by the banner */ }
+    const get = (path) => api(path).then(items);
+    const [open, running, active, assigned, queued] = await Promise.all([
+      get("/api/v1/orders?state=open&limit=50"), get("/api/v1/orders?state=in_progress&limit=50"),
+      get("/api/v1/tasks?state=active&limit=50"), get("/api/v1/tasks?state=assigned&limit=50"),
+      get("/api/v1/tasks?state=queued&limit=50"),
+    ]);
+    state.orders = [...open, ...running].sort((a, b) => (a.created_at ?? 0) - (b.created_at ?? 0));
+    state.tasks = [...active, ...assigned, ...queued];
+    renderOrders();
+  } catch (e) { /* the connection banner shows outages */ }
+}
+
+function renderOrders() {
+  const now = state.snapshot?.time_s ?? 0;
+  panels.renderOrders($("#order-table tbody"), state.orders, now);
+  panels.renderTasks($("#task-table tbody"), state.tasks, now);
+  const late = state.orders.filter((o) => o.due_s != null && now > o.due_s).length;
+  $("#late-count").textContent = late ? String(late) : "";
 }
 
 async function refreshLanes() {
   try {
     state.lanes = items(await api("/api/v1/lanes"));
-    renderLanes();
-  } catch (e) { /* sites without a sorter have no lanes */ }
+    map.lanes = state.lanes;
+    panels.renderLanes($("#lane-table tbody"), state.lanes, { canCommand: canCommand(), reason: VIEWER_REASON });
+  } catch (e) { /* the connection banner shows outages */ }
 }
 
 function renderAlarms() {
@@ -168,34 +207,39 @@ function renderAlarms() {
   $("#alarm-count").textContent = open ? String(open) : "";
 }
 
-function renderLanes() {
-  panels.renderLanes($("#lane-table tbody"), state.lanes, { canCommand: canCommand(), reason: VIEWER_REASON });
-}
-
 function updatePanels() {
   const filter = $("#robot-filter");
   const states = [...new Set(state.robots.map(panels.robotState))].sort();
-  if (filter.options.length - 1 !== states.length) {
+  const known = [...filter.options].slice(1).map((o) => o.value);
+  if (states.some((s) => !known.includes(s))) {
     const current = filter.value;
-    filter.innerHTML = `<option value="">all states</option>` + states.map((s) => `<option>${s}</option>`).join("");
+    const all = [...new Set([...known, ...states])].sort();
+    filter.innerHTML = `<option value="">all states</option>` + all.map((s) => `<option value="${panels.esc(s)}">${panels.esc(s)}</option>`).join("");
     filter.value = current;
   }
-  panels.renderRobotTable($("#robot-table tbody"), state.robots,
+  const shown = panels.renderRobotTable($("#robot-table tbody"), state.robots,
     { search: $("#robot-search").value, state: filter.value, selected: state.selected });
-  const robot = state.robots.find((r) => r.id === state.selected);
-  if (state.selected && !$("#robot-detail").matches(":hover")) {
-    panels.renderRobotDetail($("#robot-detail"), robot,
-      { canCommand: canCommand(), reason: VIEWER_REASON, lastError: state.lastErrors[state.selected] });
-  }
+  $("#robot-count").textContent = `${shown}/${state.robots.length}`;
+  renderDetail();
   if (!$("#tab-kpis").hidden) renderKpis();
+  if (!$("#tab-orders").hidden) renderOrders();
+}
+
+function renderDetail(force = false) {
+  const el = $("#robot-detail");
+  if (!force && el.matches(":hover")) return;  // never swap the buttons under the pointer mid-click
+  const robot = state.robots.find((r) => r.id === state.selected);
+  panels.renderRobotDetail(el, robot,
+    { id: state.selected, canCommand: canCommand(), reason: VIEWER_REASON, lastError: state.lastErrors[state.selected] });
 }
 
 function recordHistory(t, uph) {
   const last = state.unitsHistory[state.unitsHistory.length - 1];
-  if (last && t - last[0] < 10) return;
+  if (last && t < last[0]) { state.unitsHistory = []; state.stateHistory = []; }  // a new run restarted the clock
+  else if (last && t - last[0] < HISTORY_STEP_S) return;
   state.unitsHistory.push([t, uph]);
   const counts = {};
-  for (const r of state.robots) counts[panels.robotState(r)] = (counts[panels.robotState(r)] || 0) + 1;
+  for (const r of state.robots) { const s = panels.robotState(r); counts[s] = (counts[s] || 0) + 1; }
   state.stateHistory.push([t, counts]);
   const cutoff = t - 3600;
   while (state.unitsHistory.length && state.unitsHistory[0][0] < cutoff) state.unitsHistory.shift();
@@ -204,52 +248,46 @@ function recordHistory(t, uph) {
 
 function renderKpis() {
   lineChart($("#chart-units"), [{ name: "units/h", colour: "#58a6ff", points: state.unitsHistory }]);
-  const names = [...new Set(state.stateHistory.flatMap(([, c]) => Object.keys(c)))];
-  const colours = ["#58a6ff", "#8b949e", "#d29922", "#f0883e", "#f85149", "#a371f7", "#3fb950"];
+  const names = [...new Set(state.stateHistory.flatMap(([, c]) => Object.keys(c)))].sort();
+  const palette = ["#8b949e", "#58a6ff", "#79c0ff", "#a371f7", "#39c5cf", "#e3b341", "#d29922", "#f0883e", "#f85149"];
   lineChart($("#chart-states"), names.map((n, i) => ({
-    name: n, colour: colours[i % colours.length], points: state.stateHistory.map(([t, c]) => [t, c[n] || 0]),
+    name: n, colour: palette[i % palette.length], points: state.stateHistory.map(([t, c]) => [t, c[n] || 0]),
   })));
-  panels.renderStationBars($("#station-bars"), (state.snapshot && state.snapshot.stations) || []);
+  panels.renderStationBars($("#station-bars"), state.snapshot?.stations || [], state.snapshot?.kpis);
 }
 
 function selectRobot(id) {
   state.selected = id;
   map.selected = id;
-  const robot = state.robots.find((r) => r.id === id);
-  panels.renderRobotDetail($("#robot-detail"), robot,
-    { canCommand: canCommand(), reason: VIEWER_REASON, lastError: state.lastErrors[id] });
+  renderDetail(true);
+  updatePanels();
 }
 
 async function robotCommand(id, command) {
   try {
     await api(`/api/v1/robots/${encodeURIComponent(id)}/commands`, { method: "POST", body: { command } });
     state.lastErrors[id] = "";
-    toast(`${id}: ${command} sent`, true);
+    toast(`Robot ${id}: ${command.replace(/_/g, " ")} accepted`, true);
   } catch (e) {
     state.lastErrors[id] = `${command} failed: ${e.message}`;
-    toast(`Robot ${id}: ${command} failed: ${e.message}`);
+    toast(`Robot ${id}: ${command.replace(/_/g, " ")} failed — ${e.message}`);
   }
-  selectRobot(id);
+  renderDetail(true);
 }
 
 async function ackAlarm(id) {
   try {
     const a = await api(`/api/v1/alarms/${encodeURIComponent(id)}/ack`, { method: "POST", body: {} });
-    if (a && a.id !== undefined) state.alarms.set(String(a.id), a);
+    if (a && a.id) state.alarms.set(a.id, { ...(state.alarms.get(a.id) || {}), ...a });
     renderAlarms();
-  } catch (e) { toast(`Alarm ${id}: acknowledge failed: ${e.message}`); }
+  } catch (e) { toast(`Alarm ${id}: acknowledge failed — ${e.message}`); }
 }
 
 async function setLane(id, enabled) {
   try {
     await api(`/api/v1/lanes/${encodeURIComponent(id)}`, { method: "PATCH", body: { enabled } });
     await refreshLanes();
-  } catch (e) { toast(`Lane ${id}: ${enabled ? "enable" : "disable"} failed: ${e.message}`); }
-}
-
-function formatTime(s) {
-  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = Math.floor(s % 60);
-  return `${h}:${String(m).padStart(2, "0")}:${String(sec).padStart(2, "0")}`;
+  } catch (e) { toast(`Lane ${id}: ${enabled ? "enable" : "disable"} failed — ${e.message}`); }
 }
 
 function frame() {
@@ -272,6 +310,7 @@ $("#robot-table tbody").addEventListener("click", (e) => {
   if (tr) selectRobot(tr.dataset.robot);
 });
 $("#robot-detail").addEventListener("click", (e) => {
+  if (e.target.closest("button[data-close]")) { selectRobot(null); return; }
   const b = e.target.closest("button[data-cmd]");
   if (b && !b.disabled && state.selected) robotCommand(state.selected, b.dataset.cmd);
 });
@@ -284,22 +323,30 @@ $("#lane-table").addEventListener("click", (e) => {
   if (b && !b.disabled) setLane(b.dataset.lane, b.dataset.enable === "1");
 });
 for (const b of document.querySelectorAll("#tabs button")) {
-  b.addEventListener("click", () => {
-    for (const o of document.querySelectorAll("#tabs button")) o.classList.toggle("active", o === b);
-    for (const t of document.querySelectorAll(".tab")) t.hidden = t.id !== `tab-${b.dataset.tab}`;
-    if (b.dataset.tab === "kpis") renderKpis();
-  });
+  b.addEventListener("click", () => showTab(b.dataset.tab));
 }
 
-// Read-only hooks for browser tests and the load benchmark; they expose what was drawn, never control.
+function showTab(name) {
+  for (const o of document.querySelectorAll("#tabs button")) o.classList.toggle("active", o.dataset.tab === name);
+  for (const t of document.querySelectorAll(".tab")) t.hidden = t.id !== `tab-${name}`;
+  if (name === "kpis") renderKpis();
+  if (name === "orders") renderOrders();
+}
+
+// Hooks for browser tests and the load benchmark: what was drawn and received; `feed` hands a
+// message to the same handlers the streams use (to check malformed input never blanks the page).
 window.wcsMonitor = {
-  drawnRobots: () => map.drawn,
+  drawnRobots: () => ({ ...map.drawn }),
   frames: () => map.frames,
+  snapshots: () => state.snapshots,
   lastSeq: () => state.lastSeq,
   eventsSeen: () => state.eventsSeen,
   malformed: () => state.malformed,
+  outages: () => state.outages,
   role: () => state.me && state.me.role,
   connected: () => state.liveUp && state.eventsUp,
+  streamBytes: () => state.streams.reduce((n, s) => n + s.bytes, 0),
+  feed: (kind, msg) => (kind === "events" ? onEvents(msg) : onSnapshot(msg)),  // malformed-input tests
 };
 
 const saved = getToken();

@@ -1,20 +1,25 @@
 // Canvas map: a cached static layer drawn from the site JSON, robots interpolated between snapshots.
 export const STATE_COLOURS = {
-  idle: "#8b949e", moving: "#58a6ff", busy: "#58a6ff", working: "#58a6ff", picking: "#a371f7",
-  lifting: "#a371f7", charging: "#d29922", paused: "#f0883e", out_of_service: "#f85149",
-  error: "#f85149", offline: "#6e7681", fault: "#f85149",
+  idle: "#8b949e", to_pod: "#58a6ff", to_station: "#79c0ff", at_station: "#a371f7", to_slot: "#39c5cf",
+  to_charger: "#e3b341", charging: "#d29922", to_park: "#6e7681", paused: "#f0883e", fault: "#f85149",
+  out_of_service: "#da3633",
 };
 const KIND_COLOURS = {
-  aisle: "#1c232c", floor: "#1c232c", highway: "#1d2a36", storage: "#232a22", station: "#3b2d55",
-  queue: "#2c2540", charger: "#4a3b12", parking: "#1f2f3a", io: "#18404a", induct: "#18404a",
+  aisle: "#1c232c", floor: "#1c232c", storage: "#262d22", station: "#3b2d55", queue: "#2c2540",
+  charger: "#4a3b12", parking: "#1f2f3a", io: "#18404a", dock: "#18404a", induct: "#18404a",
 };
 
-export function stateColour(state, paused) {
-  if (paused) return STATE_COLOURS.paused;
-  return STATE_COLOURS[state] || "#58a6ff";
+export function robotState(r) {
+  if (r.out_of_service) return "out_of_service";
+  if (r.error) return "fault";
+  if (r.paused) return "paused";
+  return r.state || "unknown";
 }
 
-function pt(p) { return Array.isArray(p) ? p : [p.x, p.y]; }
+export function stateColour(state) { return STATE_COLOURS[state] || "#58a6ff"; }
+
+const pt = (p) => (Array.isArray(p) ? p : [p.x, p.y]);
+const num = (v) => typeof v === "number" && Number.isFinite(v);
 
 export class MapView {
   constructor(canvas) {
@@ -24,45 +29,45 @@ export class MapView {
     this.cell = 1;
     this.scale = 10;  // pixels per metre
     this.offset = [20, 20];  // pixels
+    this.dpr = 1;
     this.prev = new Map();
     this.curr = new Map();
     this.snapAt = 0;
     this.snapInterval = 200;
     this.snapshot = null;
+    this.lanes = [];
     this.selected = null;
     this.drawn = {};
     this.frames = 0;
     this.staticLayer = null;
     this.onSelect = () => {};
     this.bindInput();
-    new ResizeObserver(() => this.resize()).observe(canvas);
+    new ResizeObserver(() => { this.resize(); if (this.site && !this.userMoved) this.fit(); }).observe(canvas);
   }
 
   setSite(site) {
     this.site = site;
-    this.cell = site.cell_size_m || 1;
+    this.cell = num(site.cell_size_m) ? site.cell_size_m : 1;
     this.resize();
     this.fit();
   }
 
   resize() {
     const r = this.canvas.getBoundingClientRect();
-    const dpr = window.devicePixelRatio || 1;
-    this.canvas.width = Math.max(1, Math.round(r.width * dpr));
-    this.canvas.height = Math.max(1, Math.round(r.height * dpr));
-    this.dpr = dpr;
+    this.dpr = window.devicePixelRatio || 1;
+    this.canvas.width = Math.max(1, Math.round(r.width * this.dpr));
+    this.canvas.height = Math.max(1, Math.round(r.height * this.dpr));
     this.staticLayer = null;
   }
 
   fit() {
     if (!this.site) return;
-    const wM = this.site.width * this.cell, hM = this.site.height * this.cell;
-    const extent = this.siteExtent();
+    const [x0, y0, x1, y1] = this.siteExtent();
     const cw = this.canvas.width / this.dpr, ch = this.canvas.height / this.dpr;
-    this.scale = Math.max(1, Math.min((cw - 20) / (extent[2] - extent[0]), (ch - 20) / (extent[3] - extent[1])));
-    this.offset = [10 - extent[0] * this.scale, 10 - extent[1] * this.scale];
+    this.scale = Math.max(0.5, Math.min((cw - 20) / (x1 - x0), (ch - 40) / (y1 - y0)));
+    const padY = Math.max(10, (ch - (y1 - y0) * this.scale) / 2);
+    this.offset = [10 - x0 * this.scale, padY - y0 * this.scale];
     this.staticLayer = null;
-    return [wM, hM];
   }
 
   siteExtent() {
@@ -70,25 +75,24 @@ export class MapView {
     const grow = (p) => { const [x, y] = pt(p); x0 = Math.min(x0, x); y0 = Math.min(y0, y); x1 = Math.max(x1, x); y1 = Math.max(y1, y); };
     for (const c of this.site.conveyors || []) for (const p of c.path_m || []) grow(p);
     for (const a of this.site.asrs || []) for (const p of a.footprint || []) grow(p);
-    return [x0, y0, x1, y1];
+    return [x0, y0, x1, y1 + this.cell];  // room below the conveyor for lane bars
   }
 
   toScreen(x, y) { return [x * this.scale + this.offset[0], y * this.scale + this.offset[1]]; }
   toWorld(px, py) { return [(px - this.offset[0]) / this.scale, (py - this.offset[1]) / this.scale]; }
+  cellCentre(cx, cy) { return [(cx + 0.5) * this.cell, (cy + 0.5) * this.cell]; }
 
   bindInput() {
     let drag = null;
     this.canvas.addEventListener("mousedown", (e) => { drag = { x: e.clientX, y: e.clientY, moved: false }; });
-    window.addEventListener("mouseup", (e) => {
-      if (drag && !drag.moved) this.pick(e);
-      drag = null;
-    });
+    window.addEventListener("mouseup", (e) => { if (drag && !drag.moved) this.pick(e); drag = null; });
     window.addEventListener("mousemove", (e) => {
       if (!drag) return;
       const dx = e.clientX - drag.x, dy = e.clientY - drag.y;
       if (Math.abs(dx) + Math.abs(dy) > 2) drag.moved = true;
       this.offset = [this.offset[0] + dx, this.offset[1] + dy];
       drag.x = e.clientX; drag.y = e.clientY;
+      this.userMoved = true;
       this.staticLayer = null;
     });
     this.canvas.addEventListener("wheel", (e) => {
@@ -96,16 +100,18 @@ export class MapView {
       const r = this.canvas.getBoundingClientRect();
       const mx = e.clientX - r.left, my = e.clientY - r.top;
       const [wx, wy] = this.toWorld(mx, my);
-      this.scale = Math.min(200, Math.max(1, this.scale * (e.deltaY < 0 ? 1.15 : 1 / 1.15)));
+      this.scale = Math.min(200, Math.max(0.5, this.scale * (e.deltaY < 0 ? 1.15 : 1 / 1.15)));
       this.offset = [mx - wx * this.scale, my - wy * this.scale];
+      this.userMoved = true;
       this.staticLayer = null;
     }, { passive: false });
+    this.canvas.addEventListener("dblclick", () => { this.userMoved = false; this.fit(); });
   }
 
   pick(e) {
     const r = this.canvas.getBoundingClientRect();
     const [wx, wy] = this.toWorld(e.clientX - r.left, e.clientY - r.top);
-    let best = null, bestD = (this.cell * 0.8) ** 2;
+    let best = null, bestD = Math.max(this.cell * 0.8, 6 / this.scale) ** 2;
     for (const [id, p] of Object.entries(this.drawn)) {
       const d = (p[0] - wx) ** 2 + (p[1] - wy) ** 2;
       if (d < bestD) { best = id; bestD = d; }
@@ -114,13 +120,18 @@ export class MapView {
   }
 
   setSnapshot(snap) {
-    this.prev = this.curr;
-    this.curr = new Map();
-    for (const r of snap.robots || []) {
-      if (typeof r.x_m === "number" && typeof r.y_m === "number") this.curr.set(r.id, r);
+    const next = new Map();
+    for (const r of snap.robots) if (r && typeof r.id === "string" && num(r.x_m) && num(r.y_m)) next.set(r.id, r);
+    // Interpolate from where each robot is drawn now, so a late snapshot never makes it jump back.
+    const prev = new Map();
+    for (const [id, r] of next) {
+      const at = this.drawn[id];
+      prev.set(id, at ? { x_m: at[0], y_m: at[1] } : r);
     }
+    this.prev = prev;
+    this.curr = next;
     const now = performance.now();
-    if (this.snapAt) this.snapInterval = Math.min(1000, Math.max(50, now - this.snapAt));
+    if (this.snapAt) this.snapInterval = Math.min(1000, Math.max(50, 0.7 * this.snapInterval + 0.3 * (now - this.snapAt)));
     this.snapAt = now;
     this.snapshot = snap;
   }
@@ -136,69 +147,62 @@ export class MapView {
     const [ox, oy] = this.toScreen(0, 0);
     g.fillStyle = "#11161c";
     g.fillRect(ox, oy, s.width * cs, s.height * cs);
+    const gap = cs > 4 ? 1 : 0;
     for (const n of s.nodes || []) {
       const [x, y, kind] = Array.isArray(n) ? n : [n.x, n.y, n.kind];
       g.fillStyle = KIND_COLOURS[kind] || KIND_COLOURS.aisle;
       const [px, py] = this.toScreen(x * this.cell, y * this.cell);
-      g.fillRect(px + 0.5, py + 0.5, Math.max(1, cs - 1), Math.max(1, cs - 1));
+      g.fillRect(px, py, Math.max(1, cs - gap), Math.max(1, cs - gap));
     }
-    const poly = (points, fill, stroke) => {
-      if (!points || !points.length) return;
+    const path = (points, close) => {
       g.beginPath();
       points.forEach((p, i) => { const [x, y] = this.toScreen(...pt(p)); i ? g.lineTo(x, y) : g.moveTo(x, y); });
-      g.closePath();
-      if (fill) { g.fillStyle = fill; g.fill(); }
-      if (stroke) { g.strokeStyle = stroke; g.stroke(); }
+      if (close) g.closePath();
     };
-    for (const f of s.forbidden || []) poly(f.polygon, "rgba(248,81,73,0.15)", "#f85149");
+    for (const f of s.forbidden || []) {
+      path(f.polygon || [], true);
+      g.fillStyle = "rgba(248,81,73,0.15)"; g.fill(); g.strokeStyle = "#f85149"; g.stroke();
+    }
     for (const a of s.asrs || []) {
-      poly(a.footprint, "rgba(88,166,255,0.12)", "#58a6ff");
-      this.label(g, a.id, a.footprint && a.footprint[0]);
+      path(a.footprint || [], true);
+      g.fillStyle = "rgba(88,166,255,0.12)"; g.fill(); g.strokeStyle = "#58a6ff"; g.stroke();
+      this.label(g, `AS/RS ${a.id} (${a.bays}×${a.levels})`, a.footprint && a.footprint[0], -4);
     }
-    g.lineWidth = Math.max(2, 0.5 * this.scale);
     for (const conv of s.conveyors || []) {
-      g.strokeStyle = "#3d4450";
-      g.beginPath();
-      (conv.path_m || []).forEach((p, i) => { const [x, y] = this.toScreen(...pt(p)); i ? g.lineTo(x, y) : g.moveTo(x, y); });
-      g.stroke();
-    }
-    g.lineWidth = 1;
-    const mark = (f, colour, text) => {
-      const [x, y] = this.featureXY(f);
-      if (x === null) return;
-      const [px, py] = this.toScreen(x, y);
-      g.strokeStyle = colour; g.lineWidth = 2;
-      g.strokeRect(px - cs / 2, py - cs / 2, cs, cs);
+      g.lineWidth = Math.max(2, 0.6 * this.scale); g.strokeStyle = "#3d4450";
+      path(conv.path_m || [], false); g.stroke();
       g.lineWidth = 1;
-      this.label(g, text, [x, y - this.cell]);
+      this.label(g, conv.id, (conv.path_m || [])[0], -4);
+    }
+    const mark = (f, colour, text) => {
+      if (!num(f.x) || !num(f.y)) return;
+      const [x, y] = this.toScreen(f.x * this.cell, f.y * this.cell);
+      g.strokeStyle = colour; g.lineWidth = 2;
+      g.strokeRect(x + 1, y + 1, cs - 2, cs - 2);
+      g.lineWidth = 1;
+      if (text) this.label(g, text, [f.x * this.cell, f.y * this.cell], -2);
     };
     for (const st of s.stations || []) mark(st, "#a371f7", st.id);
-    for (const ch of s.chargers || []) mark(ch, "#d29922", "⚡");
+    for (const ch of s.chargers || []) mark(ch, "#d29922", "");
+    for (const p of s.parking || []) mark(p, "#6e7681", "");
     return c;
   }
 
-  featureXY(f) {
-    if (typeof f.x_m === "number") return [f.x_m, f.y_m];
-    if (typeof f.x === "number") return [(f.x + 0.5) * this.cell, (f.y + 0.5) * this.cell];
-    if (Array.isArray(f.cell)) return [(f.cell[0] + 0.5) * this.cell, (f.cell[1] + 0.5) * this.cell];
-    return [null, null];
-  }
-
-  label(g, text, at) {
-    if (!at || this.scale < 4) return;
+  label(g, text, at, dy = 0) {
+    if (!at || this.scale < 3) return;
     const [x, y] = this.toScreen(...pt(at));
     g.fillStyle = "#c9d1d9";
-    g.font = "11px system-ui";
-    g.fillText(String(text), x + 2, y - 2);
+    g.font = "11px system-ui, sans-serif";
+    g.fillText(String(text), x + 2, y + dy);
   }
 
-  laneXY(sorter, lane) {
-    const conv = (this.site.conveyors || []).find((c) => c.id === sorter.conveyor);
-    if (!conv || typeof lane.divert_position_m !== "number") return null;
-    let left = lane.divert_position_m;
-    const path = conv.path_m.map(pt);
-    for (let i = 1; i < path.length; i++) {
-      const [x0, y0] = path[i - 1], [x1, y1] = path[i];
+  alongConveyor(conveyorId, positionM) {
+    const conv = (this.site.conveyors || []).find((c) => c.id === conveyorId);
+    if (!conv || !num(positionM)) return null;
+    let left = positionM;
+    const points = (conv.path_m || []).map(pt);
+    for (let i = 1; i < points.length; i++) {
+      const [x0, y0] = points[i - 1], [x1, y1] = points[i];
       const len = Math.hypot(x1 - x0, y1 - y0);
       if (left <= len && len > 0) return [x0 + (x1 - x0) * left / len, y0 + (y1 - y0) * left / len];
       left -= len;
@@ -215,80 +219,105 @@ export class MapView {
     g.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
     const snap = this.snapshot || {};
     const cs = this.cell * this.scale;
-    for (const p of snap.pods || []) {
-      if (p.carried_by || typeof p.x_m !== "number") continue;
+    g.fillStyle = "#6b5530";
+    for (const p of Array.isArray(snap.pods) ? snap.pods : []) {
+      if (!p || p.carried_by || !num(p.x_m)) continue;
       const [x, y] = this.toScreen(p.x_m, p.y_m);
-      g.fillStyle = "#5a4a2a";
-      g.fillRect(x - cs * 0.35, y - cs * 0.35, cs * 0.7, cs * 0.7);
+      g.fillRect(x - cs * 0.32, y - cs * 0.32, cs * 0.64, cs * 0.64);
     }
-    for (const item of snap.conveyor_items || []) {
-      if (typeof item.x_m !== "number") continue;
-      const [x, y] = this.toScreen(item.x_m, item.y_m);
-      g.fillStyle = "#c9d1d9";
+    this.drawConveyorItems(g, snap);
+    this.drawLanes(g, cs);
+    this.drawStations(g, snap, cs);
+    this.drawRobots(g, cs);
+    this.frames += 1;
+  }
+
+  drawConveyorItems(g, snap) {
+    // Not in today's snapshot; drawn when the runtime adds {conveyor_id, position_m} items.
+    for (const item of Array.isArray(snap.conveyor_items) ? snap.conveyor_items : []) {
+      const at = num(item.x_m) ? [item.x_m, item.y_m] : this.alongConveyor(item.conveyor_id, item.position_m);
+      if (!at) continue;
+      const [x, y] = this.toScreen(at[0], at[1]);
+      g.fillStyle = "#e6edf3";
       g.fillRect(x - 2, y - 2, 4, 4);
     }
+  }
+
+  drawLanes(g, cs) {
+    const byId = new Map(this.lanes.map((l) => [String(l.id), l]));
     for (const sorter of this.site.sorters || []) {
       for (const lane of sorter.lanes || []) {
-        const at = this.laneXY(sorter, lane);
+        const at = this.alongConveyor(sorter.conveyor, lane.divert_position_m);
         if (!at) continue;
-        const live = (snap.lanes || []).find((l) => String(l.id) === String(lane.id)) || lane;
-        const fill = live.capacity_items ? Math.min(1, (live.fill || 0) / live.capacity_items) : 0;
+        const live = byId.get(String(lane.id)) || {};
+        const cap = live.capacity_items || lane.capacity_items || 1;
+        const fill = Math.min(1, Math.max(0, (live.fill_items || 0) / cap));
         const [x, y] = this.toScreen(at[0], at[1]);
-        g.fillStyle = live.enabled === false ? "#6e7681" : "#238636";
-        g.fillRect(x - 3, y + 4, 6, -Math.max(1, fill * cs * 2));
+        const w = Math.max(4, cs * 0.6), h = Math.max(10, cs * 1.6);
+        g.strokeStyle = live.enabled === false ? "#6e7681" : "#3fb950";
+        g.strokeRect(x - w / 2, y + 4, w, h);
+        g.fillStyle = live.enabled === false ? "#6e7681" : fill > 0.85 ? "#f85149" : "#3fb950";
+        g.fillRect(x - w / 2, y + 4 + h * (1 - fill), w, h * fill);
       }
     }
-    for (const st of snap.stations || []) {
-      const def = (this.site.stations || []).find((s) => s.id === st.id);
-      if (!def) continue;
-      const [fx, fy] = this.featureXY(def);
-      if (fx === null) continue;
-      const q = (st.queue_robot_ids || st.queue || []).length;
-      const [x, y] = this.toScreen(fx, fy);
-      g.fillStyle = "#e6edf3"; g.font = "11px system-ui";
-      g.fillText(`q${q}`, x + cs / 2 + 2, y + 4);
+  }
+
+  drawStations(g, snap, cs) {
+    const defs = new Map((this.site.stations || []).map((s) => [s.id, s]));
+    g.font = "11px system-ui, sans-serif";
+    for (const st of Array.isArray(snap.stations) ? snap.stations : []) {
+      const def = st && defs.get(st.id);
+      if (!def || !num(def.x)) continue;
+      const q = Array.isArray(st.queue_robot_ids) ? st.queue_robot_ids.length : 0;
+      const [x, y] = this.toScreen(def.x * this.cell, (def.y + 1) * this.cell);
+      g.fillStyle = "#e6edf3";
+      g.fillText(`queue ${q}${st.serving_robot_id ? " · picking" : ""}`, x, y + 11);
     }
-    const now = performance.now();
-    const t = Math.min(1, (now - this.snapAt) / this.snapInterval);
+  }
+
+  drawRobots(g, cs) {
+    const t = Math.min(1, (performance.now() - this.snapAt) / this.snapInterval);
     const drawn = {};
     const r = Math.max(2.5, cs * 0.38);
+    let selected = null;
     for (const [id, cur] of this.curr) {
       const before = this.prev.get(id) || cur;
       const wx = before.x_m + (cur.x_m - before.x_m) * t;
       const wy = before.y_m + (cur.y_m - before.y_m) * t;
       drawn[id] = [wx, wy];
       const [x, y] = this.toScreen(wx, wy);
-      if (cur.pod_id) { g.fillStyle = "#8a6d3b"; g.fillRect(x - r * 1.1, y - r * 1.1, r * 2.2, r * 2.2); }
-      g.fillStyle = stateColour(cur.state, cur.paused);
+      if (cur.pod_id) { g.fillStyle = "#a67c32"; g.fillRect(x - r * 1.15, y - r * 1.15, r * 2.3, r * 2.3); }
+      g.fillStyle = stateColour(robotState(cur));
       g.beginPath(); g.arc(x, y, r, 0, Math.PI * 2); g.fill();
-      const h = ((cur.heading_deg || 0) * Math.PI) / 180;
-      g.strokeStyle = "#0b0f14"; g.lineWidth = Math.max(1, r / 3);
-      g.beginPath(); g.moveTo(x, y); g.lineTo(x + Math.cos(h) * r, y + Math.sin(h) * r); g.stroke();
-      if (typeof cur.battery_soc === "number" && r > 4) {
+      if (r >= 3) {
+        const h = ((cur.heading_deg || 0) * Math.PI) / 180;
+        g.strokeStyle = "#0b0f14"; g.lineWidth = Math.max(1, r / 3);
+        g.beginPath(); g.moveTo(x, y); g.lineTo(x + Math.cos(h) * r, y + Math.sin(h) * r); g.stroke();
+      }
+      if (num(cur.battery_soc) && r > 4) {
         g.fillStyle = cur.battery_soc < 0.25 ? "#f85149" : "#3fb950";
         g.fillRect(x - r, y + r + 1, 2 * r * Math.max(0, Math.min(1, cur.battery_soc)), 2);
       }
-      if (id === this.selected) {
-        g.strokeStyle = "#ffffff"; g.lineWidth = 2;
-        g.beginPath(); g.arc(x, y, r + 3, 0, Math.PI * 2); g.stroke();
-        this.drawPath(g, cur.path_ahead);
-      }
+      if (id === this.selected) selected = [x, y, cur];
+    }
+    if (selected) {
+      const [x, y, cur] = selected;
+      g.strokeStyle = "#ffffff"; g.lineWidth = 2;
+      g.beginPath(); g.arc(x, y, r + 3, 0, Math.PI * 2); g.stroke();
+      this.drawPath(g, [x, y], cur.path_ahead);
     }
     this.drawn = drawn;
-    this.frames += 1;
   }
 
-  drawPath(g, path) {
-    if (!Array.isArray(path) || !path.length || !this.site.nodes) return;
-    g.strokeStyle = "rgba(255,255,255,0.6)"; g.lineWidth = 1.5;
-    g.beginPath();
-    path.forEach((node, i) => {
-      const n = this.site.nodes[node];
-      if (!n) return;
-      const [cx, cy] = Array.isArray(n) ? n : [n.x, n.y];
-      const [x, y] = this.toScreen((cx + 0.5) * this.cell, (cy + 0.5) * this.cell);
-      i ? g.lineTo(x, y) : g.moveTo(x, y);
-    });
-    g.stroke();
+  drawPath(g, from, path) {
+    if (!Array.isArray(path) || !path.length) return;
+    g.strokeStyle = "rgba(255,255,255,0.7)"; g.lineWidth = 1.5; g.setLineDash([4, 3]);
+    g.beginPath(); g.moveTo(from[0], from[1]);
+    for (const p of path) {
+      if (!Array.isArray(p) || !num(p[0])) continue;
+      const [x, y] = this.toScreen(p[0], p[1]);
+      g.lineTo(x, y);
+    }
+    g.stroke(); g.setLineDash([]);
   }
 }

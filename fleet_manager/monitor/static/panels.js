@@ -1,79 +1,127 @@
-// Side panels: robot list and detail, alarms, orders and tasks, sorter lanes, KPI bars.
-import { stateColour } from "./mapview.js";
+// Side panels: robot list and detail, alarms, orders and tasks, sorter lanes, station bars.
+import { robotState, stateColour, STATE_COLOURS } from "./mapview.js";
 
-const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
-const pct = (v) => (typeof v === "number" ? `${Math.round(v * 100)}%` : "–");
+export const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+const pct = (v) => (typeof v === "number" && Number.isFinite(v) ? `${Math.round(v * 100)}%` : "–");
 export const ROBOT_COMMANDS = [
   ["pause", "Pause"], ["resume", "Resume"], ["charge", "Charge"], ["park", "Park"],
   ["out_of_service", "Out of service"], ["in_service", "In service"],
 ];
+export { robotState };
 
-export function renderRobotTable(tbody, robots, { search, state, selected }) {
-  const rows = robots
-    .filter((r) => (!search || r.id.toLowerCase().includes(search.toLowerCase())) && (!state || robotState(r) === state))
-    .map((r) => `<tr data-robot="${esc(r.id)}" class="${r.id === selected ? "selected" : ""}">
-      <td><i style="display:inline-block;width:8px;height:8px;border-radius:4px;background:${stateColour(r.state, r.paused)}"></i> ${esc(r.id)}</td>
-      <td>${esc(robotState(r))}</td><td>${pct(r.battery_soc)}</td><td>${esc(r.task_id || "")}</td></tr>`);
-  tbody.innerHTML = rows.join("");
+export function simClock(s) {
+  if (typeof s !== "number" || !Number.isFinite(s)) return "–";
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = Math.floor(s % 60);
+  return `${h}:${String(m).padStart(2, "0")}:${String(sec).padStart(2, "0")}`;
 }
 
-export function robotState(r) { return r.paused ? "paused" : (r.state || "unknown"); }
+const dot = (state) => `<i class="dot" style="background:${stateColour(state)}"></i>`;
+const disabledAttr = (allowed, reason) => (allowed ? "" : `disabled title="${esc(reason)}"`);
 
-export function renderRobotDetail(el, robot, { canCommand, reason, lastError }) {
-  if (!robot) { el.hidden = true; return; }
+export function renderLegend(el) {
+  el.innerHTML = Object.keys(STATE_COLOURS).map((s) => `<span>${dot(s)}${esc(s.replace(/_/g, " "))}</span>`).join("")
+    + `<span><i class="sq pod"></i>pod</span>`;
+}
+
+export function renderRobotTable(tbody, robots, { search, state, selected, limit = 300 }) {
+  const needle = (search || "").trim().toLowerCase();
+  const shown = robots.filter((r) => (!needle || r.id.toLowerCase().includes(needle)) && (!state || robotState(r) === state));
+  const rows = shown.slice(0, limit).map((r) => {
+    const st = robotState(r);
+    return `<tr data-robot="${esc(r.id)}" class="${r.id === selected ? "selected" : ""}">
+      <td>${dot(st)} ${esc(r.id)}</td><td>${esc(st)}</td><td>${pct(r.battery_soc)}</td><td>${esc(r.task_id || "")}</td></tr>`;
+  });
+  if (shown.length > limit) rows.push(`<tr><td colspan="4" class="muted">${shown.length - limit} more: refine the search</td></tr>`);
+  tbody.innerHTML = rows.join("");
+  return shown.length;
+}
+
+export function renderRobotDetail(el, robot, { id, canCommand, reason, lastError }) {
+  if (!id) { el.hidden = true; return; }
   el.hidden = false;
+  if (!robot) {
+    el.innerHTML = `<h3>${esc(id)}</h3><div class="error">robot ${esc(id)} is not in the latest snapshot</div>`;
+    return;
+  }
   const buttons = ROBOT_COMMANDS.map(([cmd, label]) =>
-    `<button type="button" data-cmd="${cmd}" ${canCommand ? "" : `disabled title="${esc(reason)}"`}>${label}</button>`).join("");
-  el.innerHTML = `<h3>${esc(robot.id)} <span class="muted">${esc(robotState(robot))}</span></h3>
-    <div>battery ${pct(robot.battery_soc)} · task ${esc(robot.task_id || "none")} · pod ${esc(robot.pod_id || "none")}</div>
-    <div class="muted">at (${(robot.x_m ?? 0).toFixed(1)}, ${(robot.y_m ?? 0).toFixed(1)}) m, heading ${Math.round(robot.heading_deg || 0)}°,
-      path ${Array.isArray(robot.path_ahead) ? robot.path_ahead.length : 0} cells</div>
-    <div class="error">${esc(lastError || robot.error || "")}</div>
+    `<button type="button" data-cmd="${cmd}" ${disabledAttr(canCommand, reason)}>${label}</button>`).join("");
+  const path = Array.isArray(robot.path_ahead) ? robot.path_ahead : [];
+  const err = lastError || (robot.error ? `fault: ${robot.error}` : "");
+  el.innerHTML = `<h3>${dot(robotState(robot))} ${esc(robot.id)} <span class="muted">${esc(robotState(robot))}</span>
+      <button type="button" class="close" data-close="1" title="close">×</button></h3>
+    <div class="kv"><span>battery</span><b>${pct(robot.battery_soc)}</b><span>task</span><b>${esc(robot.task_id || "none")}</b>
+      <span>pod</span><b>${esc(robot.pod_id || "none")}</b><span>position</span><b>(${(robot.x_m ?? 0).toFixed(1)}, ${(robot.y_m ?? 0).toFixed(1)}) m, ${Math.round(robot.heading_deg || 0)}°</b>
+      <span>path</span><b>${path.length ? `${path.length} cells ahead (dashed on the map)` : "none"}</b>
+      <span>last error</span><b class="error" id="robot-error">${esc(err || "none")}</b></div>
     <div class="cmds">${buttons}</div>
-    ${canCommand ? "" : `<div class="muted" id="cmd-reason">${esc(reason)}</div>`}`;
+    ${canCommand ? "" : `<div class="muted reason" id="cmd-reason">${esc(reason)}</div>`}`;
 }
 
 export function renderAlarms(ul, alarms, { canAck, reason }) {
-  const sorted = [...alarms].sort((a, b) => (b.raised_s ?? b.at_s ?? 0) - (a.raised_s ?? a.at_s ?? 0) || String(b.id).localeCompare(String(a.id)));
-  ul.innerHTML = sorted.map((a) => {
+  const sorted = [...alarms].sort((a, b) => (b.raised_s ?? 0) - (a.raised_s ?? 0) || String(b.id).localeCompare(String(a.id)));
+  ul.innerHTML = sorted.length ? sorted.map((a) => {
     const acked = a.acknowledged_by || a.acked_by;
-    const ackInfo = acked ? `<div class="muted">acknowledged by ${esc(acked)} at ${esc(a.acknowledged_at || a.acked_at || "")}</div>`
-      : `<button type="button" data-ack="${esc(a.id)}" ${canAck ? "" : `disabled title="${esc(reason)}"`}>Acknowledge</button>`;
-    return `<li class="sev-${esc(a.severity || "warning")} ${acked ? "acked" : ""}" data-alarm="${esc(a.id)}">
-      <strong>${esc(a.severity || "warning")}</strong> ${esc(a.source || "")} ${esc(a.code || "")}
+    const at = a.acknowledged_s ?? a.acked_at;
+    const cleared = a.cleared_s != null || a.state === "cleared";
+    const ackInfo = acked
+      ? `<div class="acked-by">acknowledged by <b>${esc(acked)}</b> at sim ${esc(simClock(at))}</div>`
+      : `<button type="button" data-ack="${esc(a.id)}" ${disabledAttr(canAck, reason)}>Acknowledge</button>
+         ${canAck ? "" : `<span class="muted reason">${esc(reason)}</span>`}`;
+    const sev = String(a.severity || "warning");
+    return `<li class="sev-${esc(sev)} ${acked ? "acked" : ""}" data-alarm="${esc(a.id)}">
+      <div><b class="sev">${esc(sev)}</b> <b>${esc(a.id)}</b> ${esc(a.source || a.resource_id || "")} · ${esc(a.code || "")}
+      <span class="muted">raised sim ${esc(simClock(a.raised_s))}${cleared ? " · cleared" : ""}</span></div>
       <div>${esc(a.message || "")}</div>${ackInfo}</li>`;
-  }).join("");
-  return sorted.filter((a) => !(a.acknowledged_by || a.acked_by)).length;
+  }).join("") : `<li class="muted empty">no alarms</li>`;
+  return sorted.filter((a) => !(a.acknowledged_by || a.acked_by) && a.cleared_s == null && a.state !== "cleared").length;
 }
 
 export function renderOrders(tbody, orders, nowS) {
+  const nowWall = Date.now() / 1000;
   tbody.innerHTML = orders.map((o) => {
-    const created = o.created_s ?? 0;
-    const late = o.due_s != null && nowS > o.due_s && !["done", "cancelled", "failed"].includes(o.state);
-    return `<tr class="${late ? "late" : ""}"><td>${esc(o.id)}</td><td>${esc(o.state)}${late ? " (late)" : ""}</td>
-      <td>${Math.max(0, Math.round((nowS - created) / 60))} min</td><td>${esc(o.station_id || "")}</td></tr>`;
-  }).join("");
+    const open = !["done", "cancelled", "failed"].includes(o.state);
+    const late = open && o.due_s != null && nowS > o.due_s;
+    const ageS = typeof o.created_at === "number" ? nowWall - o.created_at : nowS - (o.created_s ?? nowS);
+    const units = (o.lines || []).reduce((n, l) => n + (l.quantity || 0), 0);
+    return `<tr class="${late ? "late" : ""}" data-order="${esc(o.id)}"><td>${esc(o.id)}</td><td>${esc(o.state)}${late ? " · LATE" : ""}</td>
+      <td>${formatAge(ageS)}</td><td>${units}</td><td>${esc(o.station_id || "")}</td></tr>`;
+  }).join("") || `<tr><td colspan="5" class="muted">no open orders</td></tr>`;
 }
 
-export function renderTasks(tbody, tasks) {
-  tbody.innerHTML = tasks.map((t) => `<tr><td>${esc(t.id)}</td><td>${esc(t.kind)}</td><td>${esc(t.state)}</td>
-    <td>${esc(t.resource_id || "")}</td></tr>`).join("");
+function formatAge(s) {
+  if (!Number.isFinite(s) || s < 0) return "–";
+  if (s < 90) return `${Math.round(s)} s`;
+  if (s < 5400) return `${Math.round(s / 60)} min`;
+  return `${(s / 3600).toFixed(1)} h`;
+}
+
+export function renderTasks(tbody, tasks, nowS) {
+  tbody.innerHTML = tasks.map((t) => `<tr data-task="${esc(t.id)}"><td>${esc(t.id)}</td><td>${esc(t.kind)}</td><td>${esc(t.state)}</td>
+    <td>${formatAge(nowS - (t.created_s ?? nowS))}</td><td>${esc(t.resource_id || "")}</td></tr>`).join("")
+    || `<tr><td colspan="5" class="muted">no open tasks</td></tr>`;
 }
 
 export function renderLanes(tbody, lanes, { canCommand, reason }) {
   tbody.innerHTML = lanes.map((l) => {
-    const cap = l.capacity_items || l.capacity || 0;
-    const fill = l.fill ?? l.fill_items ?? 0;
+    const cap = l.capacity_items || 0;
+    const fill = l.fill_items ?? 0;
     const enabled = l.enabled !== false;
-    return `<tr><td>${esc(l.id)}</td><td>${esc(l.role || "")}</td><td>${fill}/${cap}</td>
-      <td><button type="button" data-lane="${esc(l.id)}" data-enable="${enabled ? "0" : "1"}" ${canCommand ? "" : `disabled title="${esc(reason)}"`}>
+    const share = cap ? Math.min(1, fill / cap) : 0;
+    return `<tr data-lane-row="${esc(l.id)}" class="${enabled ? "" : "disabled-lane"}"><td>${esc(l.id)}</td><td>${esc(l.role || "")}</td>
+      <td><div class="bar small"><div style="width:${Math.round(share * 100)}%"></div></div>${fill}/${cap}</td>
+      <td>${enabled ? "enabled" : "disabled"}</td>
+      <td><button type="button" data-lane="${esc(l.id)}" data-enable="${enabled ? "0" : "1"}" ${disabledAttr(canCommand, reason)}>
       ${enabled ? "Disable" : "Enable"}</button></td></tr>`;
-  }).join("");
+  }).join("") || `<tr><td colspan="5" class="muted">this site has no sorter lanes</td></tr>`;
 }
 
-export function renderStationBars(el, stations) {
+export function renderStationBars(el, stations, kpis) {
+  const idle = (kpis && kpis.station_idle_share) || {};
+  const uph = (kpis && kpis.units_per_h_by_station) || {};
   el.innerHTML = stations.map((s) => {
-    const u = typeof s.utilisation === "number" ? s.utilisation : (typeof s.busy_share === "number" ? s.busy_share : 0);
-    return `<div>${esc(s.id)} ${pct(u)} · queue ${(s.queue_robot_ids || []).length}</div><div class="bar"><div style="width:${Math.round(u * 100)}%"></div></div>`;
+    const u = typeof idle[s.id] === "number" ? 1 - idle[s.id] : 0;
+    const q = Array.isArray(s.queue_robot_ids) ? s.queue_robot_ids.length : 0;
+    return `<div>${esc(s.id)} ${pct(u)} busy · ${Math.round(uph[s.id] || 0)} units/h · queue ${q}</div>
+      <div class="bar"><div style="width:${Math.round(u * 100)}%"></div></div>`;
   }).join("");
 }

@@ -1,15 +1,22 @@
-// WebSocket streams with token-in-first-message auth, reconnect with backoff, and catch-up by sequence.
+// WebSocket streams with token-in-first-message auth, reconnect with backoff, and a stall watchdog.
+const MAX_BACKOFF_MS = 2000;
+
 export class Stream {
-  constructor(path, { onMessage, onStatus, firstMessage }) {
+  // staleMs: a connection silent for this long is treated as dead (the server sends keep-alives).
+  constructor(path, { onMessage, onStatus, firstMessage, staleMs = 0 }) {
     this.path = path;
     this.onMessage = onMessage;
     this.onStatus = onStatus || (() => {});
     this.firstMessage = firstMessage;
+    this.staleMs = staleMs;
     this.ws = null;
-    this.backoffMs = 500;
+    this.backoffMs = 250;
     this.closed = false;
     this.lastMessageAt = 0;
     this.timer = null;
+    this.watchdog = null;
+    this.bytes = 0;
+    this.messages = 0;
   }
 
   url() {
@@ -25,6 +32,7 @@ export class Stream {
   stop() {
     this.closed = true;
     clearTimeout(this.timer);
+    clearInterval(this.watchdog);
     if (this.ws) this.ws.close();
   }
 
@@ -33,20 +41,32 @@ export class Stream {
     try { ws = new WebSocket(this.url()); } catch (e) { this.scheduleReconnect(); return; }
     this.ws = ws;
     ws.onopen = () => {
+      // The token goes in the first message, never in the URL.
       ws.send(JSON.stringify(this.firstMessage()));
-      this.backoffMs = 500;
+      this.backoffMs = 250;
+      this.lastMessageAt = performance.now();
       this.onStatus("up");
+      clearInterval(this.watchdog);
+      if (this.staleMs) {
+        this.watchdog = setInterval(() => {
+          if (this.ws === ws && performance.now() - this.lastMessageAt > this.staleMs) ws.close(4000, "stalled");
+        }, Math.min(this.staleMs, 1000));
+      }
     };
     ws.onmessage = (ev) => {
+      if (this.ws !== ws) return;
       this.lastMessageAt = performance.now();
-      let msg;
-      try { msg = JSON.parse(ev.data); } catch (e) { this.onMessage(null, ev.data); return; }
-      this.onMessage(msg, ev.data);
+      this.messages += 1;
+      this.bytes += typeof ev.data === "string" ? ev.data.length : 0;
+      let msg = null;
+      try { msg = JSON.parse(ev.data); } catch (e) { msg = null; }
+      try { this.onMessage(msg, ev.data); } catch (e) { /* a bad message never stops the stream */ }
     };
     ws.onclose = (ev) => {
       if (this.ws !== ws) return;
-      this.onStatus(ev.code === 4401 || ev.code === 1008 ? "unauthorized" : "down");
-      this.scheduleReconnect();
+      clearInterval(this.watchdog);
+      this.onStatus(ev.code === 4401 ? "unauthorized" : "down");
+      if (ev.code !== 4401) this.scheduleReconnect();
     };
     ws.onerror = () => { /* onclose follows and reconnects */ };
   }
@@ -55,6 +75,6 @@ export class Stream {
     if (this.closed) return;
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.connect(), this.backoffMs);
-    this.backoffMs = Math.min(this.backoffMs * 2, 5000);
+    this.backoffMs = Math.min(this.backoffMs * 2, MAX_BACKOFF_MS);
   }
 }

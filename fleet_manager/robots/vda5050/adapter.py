@@ -11,6 +11,7 @@ to `send` (the master stamps headers, validates and publishes).
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -37,7 +38,7 @@ class Vda5050RobotAdapter:
 
     def __init__(
         self, address: VehicleAddress, site: Site, send: Send, alarm: Alarm,
-        *, start_node: NodeId | None = None,
+        *, start_node: NodeId | None = None, clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.address = address
         self.site = site
@@ -58,6 +59,8 @@ class Vda5050RobotAdapter:
         self._errors_seen: frozenset[tuple[str, str]] = frozenset()
         self._init_sent = False
         self.messages_in = 0
+        self.clock = clock
+        self.last_state_s = clock()
 
     # ---- RobotAdapter --------------------------------------------------------------------
     @property
@@ -166,15 +169,22 @@ class Vda5050RobotAdapter:
             return
         previous, self.connection = self.connection, state
         if state != "ONLINE":
-            # Whatever was in flight is lost: the dispatcher sees online=False and re-queues;
-            # the robot remains an obstacle on its committed node.
-            self._alarm(f"vda5050.{state.lower()}", "connectionState",
-                        f"robot {self.id} is {state} (was {previous})")
-            self.tracker.reset()
-            self._target = None
-            self._pending_actions.clear()
-            self._fresh = False
-            self._init_sent = False
+            self._lose(f"robot {self.id} is {state} (was {previous})")
+
+    def on_silence(self, silent_s: float) -> None:
+        """No state for too long although the broker says ONLINE: handle as a broken link."""
+        self.connection = "SILENT"
+        self._lose(f"robot {self.id} sent no state for {silent_s:.1f} s")
+
+    def _lose(self, why: str) -> None:
+        # Whatever was in flight is lost: the dispatcher sees online=False and re-queues; the
+        # robot remains an obstacle on its committed node.
+        self._alarm(f"vda5050.{self.connection.lower()}", "connectionState", why)
+        self.tracker.reset()
+        self._target = None
+        self._pending_actions.clear()
+        self._fresh = False
+        self._init_sent = False
 
     def on_factsheet(self, msg: m.Message) -> None:
         self.factsheet = msg
@@ -183,6 +193,7 @@ class Vda5050RobotAdapter:
         self.messages_in += 1
         self.state = msg
         self._fresh = True
+        self.last_state_s = self.clock()
         if self.connection != "ONLINE":
             self.connection = "ONLINE"  # a live state implies a connection (retained msg lost)
         self._check_errors(msg)

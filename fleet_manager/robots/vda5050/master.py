@@ -50,7 +50,8 @@ class Vda5050Master:
     def __init__(
         self, site: Site, alarms: AlarmRegistry, transport: Transport | None = None,
         *, manufacturer: str = "WCS-SIM", interface_name: str = INTERFACE_NAME,
-        validate_outgoing: bool = False, clock: Callable[[], float] = time.monotonic,
+        validate_outgoing: bool = False, state_timeout_s: float | None = 10.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.site = site
         self.alarms = alarms
@@ -59,6 +60,7 @@ class Vda5050Master:
         self.interface_name = interface_name
         self.validate_outgoing = validate_outgoing
         self.clock = clock
+        self.state_timeout_s = state_timeout_s  # silent this long while ONLINE -> treated as lost
         self.robots: dict[tuple[str, str], Vda5050RobotAdapter] = {}
         self.stats = MasterStats()
         self._inbox: queue.SimpleQueue[tuple[str, bytes, float]] = queue.SimpleQueue()
@@ -75,7 +77,7 @@ class Vda5050Master:
         adapter = Vda5050RobotAdapter(
             address, self.site, self.send,
             lambda code, field, msg, rid=serial_number: self._raise(rid, code, field, msg),
-            start_node=start_node,
+            start_node=start_node, clock=self.clock,
         )
         self.robots[key] = adapter
         return adapter
@@ -103,6 +105,7 @@ class Vda5050Master:
             try:
                 topic, payload, received = self._inbox.get_nowait()
             except queue.Empty:
+                self.check_silence()
                 return n
             self.handle(topic, payload)
             self.last_received_s = received
@@ -113,6 +116,7 @@ class Vda5050Master:
         try:
             item = self._inbox.get(timeout=timeout_s)
         except queue.Empty:
+            self.check_silence()
             return 0
         self.handle(item[0], item[1])
         self.last_received_s = item[2]
@@ -152,6 +156,15 @@ class Vda5050Master:
         else:
             adapter.on_factsheet(msg)
         return True
+
+    def check_silence(self) -> None:
+        """A vehicle that is ONLINE but sends no state (hung, cable cut behind a NAT) is lost."""
+        if self.state_timeout_s is None:
+            return
+        now = self.clock()
+        for adapter in self.robots.values():
+            if adapter.connection == "ONLINE" and now - adapter.last_state_s > self.state_timeout_s:
+                adapter.on_silence(now - adapter.last_state_s)
 
     # ---- alarms --------------------------------------------------------------------------
     def _reject(self, serial: str | None, code: str, field: str, message: str) -> bool:

@@ -1,11 +1,10 @@
-"""AS/RS node: one aisle's AsrsController behind a SubmitTask service, with task states out.
+"""AS/RS node: one aisle's AsrsController behind a SubmitTask service, with task states out."""
 
-Requests: kind asrs_store (payload tote_id, sku, quantity, lot) and asrs_retrieve (payload
-order_id, sku, station_id, quantity). The controller runs on its own asyncio thread (a crane
-cycle takes minutes on real hardware); every controller call is made there, one at a time.
-The crane is the in-process simulated one (sim.crane.local); a Modbus crane needs a driver
-built from config/plc/demo-crane.yaml.
-"""
+# Requests: kind asrs_store (payload tote_id, sku, quantity, lot) and asrs_retrieve (payload
+# order_id, sku, station_id, quantity). The controller runs on its own asyncio thread (a crane
+# cycle takes minutes on real hardware); every controller call is made there, one at a time.
+# The crane is the in-process simulated one (sim.crane.local); a Modbus crane needs a driver
+# built from config/plc/demo-crane.yaml.
 
 from __future__ import annotations
 
@@ -16,12 +15,12 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from fleet_manager.domain import TaskKind
-from fleet_manager.events import Event, EventBus
 from rclpy.node import Node
 from wcs_interfaces.msg import Alarm, TaskState
 from wcs_interfaces.srv import SubmitTask
 
+from fleet_manager.domain import TaskKind
+from fleet_manager.events import Event, EventBus
 from wcs_ros.convert import alarm_to_ros, task_event_to_ros
 from wcs_ros.params import ASRS_PARAMS, declare
 from wcs_ros.qos import ALARM_QOS, TASK_STATE_QOS
@@ -31,7 +30,7 @@ CALL_TIMEOUT_S = 10.0
 
 
 def build_controller(params: dict[str, Any], bus: EventBus) -> Any:
-    """The core AsrsController for the node's parameters (imported late: core, not ROS)."""
+    """Build the core AsrsController from the node's parameters (imported late: core, not ROS)."""
     from fleet_manager.alarms import AlarmRegistry
     from fleet_manager.asrs.controller import AsrsController
     from fleet_manager.asrs.inventory import AsrsInventory
@@ -57,7 +56,7 @@ def build_controller(params: dict[str, Any], bus: EventBus) -> Any:
 
 
 def _request(controller: Any, kind: str, payload: dict[str, Any]) -> Any:
-    """The controller call a request names; KeyError/TypeError name a missing payload field."""
+    """Make the controller call a request names; KeyError names a missing payload field."""
     if kind == TaskKind.ASRS_STORE:
         return controller.request_store(str(payload['tote_id']), str(payload['sku']),
                                         int(payload['quantity']), str(payload.get('lot', '')))
@@ -96,19 +95,19 @@ class AsrsNode(Node):
         try:
             payload = json.loads(request.payload_json or '{}')
             if not isinstance(payload, dict):
-                raise ValueError('payload_json: must be a JSON object')
+                raise TypeError('payload_json: must be a JSON object')
             future = asyncio.run_coroutine_threadsafe(
                 self._submit(request.kind, payload), self.loop)
             response.task_id = future.result(CALL_TIMEOUT_S)
             response.accepted = True
         except KeyError as exc:
             response.accepted, response.error = False, f'payload_json: missing field {exc}'
-        except Exception as exc:  # noqa: B902 - any refusal is an error reply, never a crash
+        except Exception as exc:  # noqa: B902, BLE001 - an error reply, never a crash
             response.accepted, response.error = False, str(exc) or type(exc).__name__
         return response
 
     def _on_event(self, event: Event) -> None:
-        """Called on the controller's thread; publishers are thread safe."""
+        """Publish a core event (runs on the controller's thread; publishers are thread safe)."""
         if event.topic == 'alarm':
             self.alarm_pub.publish(alarm_to_ros(event))
         elif event.topic == 'task':

@@ -1,8 +1,7 @@
-"""Pure conversions between core types (fleet_manager) and wcs_interfaces messages.
+"""Pure conversions between core types (fleet_manager) and wcs_interfaces messages."""
 
-Every `*_to_ros` has a `*_from_ros` so round trips can be tested; nothing here touches a node.
-Positions stay in the site frame (x right, y down, metres), exactly as the simulator reports.
-"""
+# Every `*_to_ros` has a `*_from_ros` so round trips can be tested; nothing here touches a node.
+# Positions stay in the site frame (x right, y down, metres), exactly as the simulator reports.
 
 from __future__ import annotations
 
@@ -11,8 +10,6 @@ import math
 from typing import Any
 
 from builtin_interfaces.msg import Time
-from fleet_manager.domain import Task, TaskEvent, TaskKind, TaskState as CoreTaskState
-from fleet_manager.events import Event
 from wcs_interfaces.action import ExecuteTask
 from wcs_interfaces.msg import (
     Alarm,
@@ -22,6 +19,10 @@ from wcs_interfaces.msg import (
     SortEvent,
     TaskState,
 )
+
+from fleet_manager.domain import Task, TaskEvent, TaskKind
+from fleet_manager.domain import TaskState as CoreTaskState
+from fleet_manager.events import Event
 
 SEVERITIES = ('info', 'warning', 'error', 'critical')  # index = Alarm.SEVERITY_* constant
 ROBOT_FIELDS = ('id', 'x_m', 'y_m', 'heading_deg', 'state', 'battery_soc', 'task_id', 'pod_id',
@@ -33,9 +34,9 @@ class ConversionError(ValueError):
 
 
 def time_to_ros(t_s: float) -> Time:
-    """Simulated seconds as builtin_interfaces/Time."""
+    """Convert simulated seconds to builtin_interfaces/Time."""
     sec = math.floor(t_s)
-    return Time(sec=int(sec), nanosec=int(round((t_s - sec) * 1e9)) % 1_000_000_000)
+    return Time(sec=int(sec), nanosec=round((t_s - sec) * 1e9) % 1_000_000_000)
 
 
 def time_from_ros(stamp: Time) -> float:
@@ -99,7 +100,7 @@ def task_event_from_ros(msg: TaskState) -> TaskEvent:
 
 def task_from_ros(kind: str, priority: int, payload_json: str, task_id: str,
                   now_s: float) -> Task:
-    """A new queued Task from request fields; raises ConversionError naming the bad field."""
+    """Build a new queued Task from request fields; raises ConversionError naming the bad field."""
     try:
         task_kind = TaskKind(kind)
     except ValueError:
@@ -117,7 +118,7 @@ def task_from_ros(kind: str, priority: int, payload_json: str, task_id: str,
 
 
 def task_to_ros(task: Task) -> ExecuteTask.Goal:
-    """The request fields of a task (kind, priority, payload), as an ExecuteTask goal."""
+    """Convert a task's request fields (kind, priority, payload) to an ExecuteTask goal."""
     return ExecuteTask.Goal(kind=str(task.kind), priority=int(task.priority),
                             payload_json=json.dumps(task.payload, sort_keys=True))
 
@@ -133,7 +134,7 @@ def result_to_ros(event: TaskEvent) -> ExecuteTask.Result:
 
 
 def alarm_to_ros(event: Event) -> Alarm:
-    """An 'alarm' bus event: an AlarmRegistry record, or a PLC bridge's raised/cleared code."""
+    """Convert an 'alarm' bus event: an AlarmRegistry record or a PLC bridge alarm code."""
     data = event.data
     plc = data.get('plc')
     severity = str(data.get('severity', 'error'))
@@ -163,7 +164,7 @@ def alarm_from_ros(msg: Alarm) -> dict[str, Any]:
 
 
 def conveyor_zone_to_ros(event: Event) -> ConveyorZone:
-    """A 'conveyor' bus event: kind zone_state (one zone) or running/stopped (the line)."""
+    """Convert a 'conveyor' bus event: kind zone_state (one zone) or running/stopped (the line)."""
     data = event.data
     if event.kind == 'zone_state':
         zone, state = int(data['zone']), str(data.get('state', ''))
@@ -182,7 +183,7 @@ def conveyor_zone_from_ros(msg: ConveyorZone) -> Event:
 
 
 def sort_event_to_ros(event: Event) -> SortEvent:
-    """A 'sort' bus event: scanned, divert_written, unknown_confirmation or an outcome."""
+    """Convert a 'sort' bus event: scanned, divert_written, unknown_confirmation or an outcome."""
     data = event.data
     decided = data.get('decided')
     lane = data.get('actual') if decided is not None else data.get('lane')
@@ -199,7 +200,7 @@ def sort_event_to_ros(event: Event) -> SortEvent:
 
 
 def sort_event_from_ros(msg: SortEvent) -> dict[str, Any]:
-    """The fields a SortEvent carries, named as the bus event names them."""
+    """Return the fields a SortEvent carries, named as the bus event names them."""
     out: dict[str, Any] = {'kind': msg.kind, 'tracking_id': msg.tracking_id,
                            'barcode': msg.barcode or None, 'reason': msg.reason or None,
                            'order_id': msg.order_id or None, 'at_s': msg.at_s}

@@ -1,15 +1,12 @@
-"""Fleet dispatcher node: task services, the ExecuteTask action and task state messages.
+"""Fleet dispatcher node: task services, the ExecuteTask action and task state messages."""
 
-All decisions (allocation, routing, state machine) stay in the core Simulation; this node
-converts requests into core calls and core task events into messages, feedback and results.
-"""
+# All decisions (allocation, routing, state machine) stay in the core Simulation; this node
+# converts requests into core calls and core task events into messages, feedback and results.
 
 from __future__ import annotations
 
 from typing import Any
 
-from fleet_manager.domain import IdFactory, TaskEvent, TaskState as CoreTaskState, TERMINAL_STATES
-from fleet_manager.events import Event
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.action.server import ServerGoalHandle
 from rclpy.node import Node
@@ -18,6 +15,9 @@ from wcs_interfaces.action import ExecuteTask
 from wcs_interfaces.msg import TaskState
 from wcs_interfaces.srv import CancelTask, SubmitTask
 
+from fleet_manager.domain import TERMINAL_STATES, IdFactory, TaskEvent
+from fleet_manager.domain import TaskState as CoreTaskState
+from fleet_manager.events import Event
 from wcs_ros.convert import (
     ConversionError,
     feedback_to_ros,
@@ -25,7 +25,7 @@ from wcs_ros.convert import (
     task_event_to_ros,
     task_from_ros,
 )
-from wcs_ros.params import declare, DISPATCHER_PARAMS
+from wcs_ros.params import DISPATCHER_PARAMS, declare
 from wcs_ros.qos import TASK_STATE_QOS
 
 
@@ -67,7 +67,7 @@ class DispatcherNode(Node):
         try:
             response.task_id = self._submit(request.kind, request.priority, request.payload_json)
             response.accepted = True
-        except Exception as exc:  # noqa: B902 - any refusal is an error reply, never a crash
+        except Exception as exc:  # noqa: B902, BLE001 - an error reply, never a crash
             response.accepted = False
             response.error = str(exc) or type(exc).__name__
         return response
@@ -77,7 +77,7 @@ class DispatcherNode(Node):
         try:
             self.sim.cancel_task(request.task_id)
             response.accepted = True
-        except Exception as exc:  # noqa: B902
+        except Exception as exc:  # noqa: B902, BLE001
             response.accepted = False
             response.error = str(exc) or type(exc).__name__
         return response
@@ -97,7 +97,7 @@ class DispatcherNode(Node):
             if goal.handle is handle:
                 try:
                     self.sim.cancel_task(task_id)
-                except Exception as exc:  # noqa: B902 - e.g. already terminal
+                except Exception as exc:  # noqa: B902, BLE001 - e.g. already terminal
                     self.get_logger().info(f'cancel of {task_id} refused: {exc}')
                     return CancelResponse.REJECT
                 return CancelResponse.ACCEPT
@@ -108,7 +108,7 @@ class DispatcherNode(Node):
         request = handle.request
         try:
             goal.task_id = self._submit(request.kind, request.priority, request.payload_json)
-        except Exception as exc:  # noqa: B902 - the core refused the task
+        except Exception as exc:  # noqa: B902, BLE001 - the core refused the task
             handle.abort()
             return ExecuteTask.Result(final_state=str(CoreTaskState.FAILED), reason=str(exc))
         self._goals[goal.task_id] = goal
@@ -144,7 +144,7 @@ class DispatcherNode(Node):
             goal.done.set_result(task_event)
 
     def _task_event(self, event: Event) -> TaskEvent | None:
-        """The TaskEvent behind a 'task' bus event: the task's own history is authoritative."""
+        """Return the TaskEvent behind a 'task' bus event (the task's own history)."""
         task = self.sim.tasks.get(event.data.get('task_id'))
         if task is None or not task.history:
             return None

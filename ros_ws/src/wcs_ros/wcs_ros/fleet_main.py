@@ -1,9 +1,8 @@
-"""The fleet process: simulator and dispatcher nodes sharing one core Simulation.
+"""The fleet process: simulator and dispatcher nodes sharing one core Simulation."""
 
-The core Simulation is both the world and the dispatcher (it allocates, plans and runs tasks),
-so both nodes wrap the same object in one process and one executor thread; splitting them
-over processes would need a second copy of the fleet state.
-"""
+# The core Simulation is both the world and the dispatcher (it allocates, plans and runs tasks),
+# so both nodes wrap the same object in one process and one executor thread; splitting them
+# over processes would need a second copy of the fleet state.
 
 from __future__ import annotations
 

@@ -1,8 +1,7 @@
-"""PLC bridge lifecycle node: runs the core PlcBridgeService and publishes its bus events.
+"""PLC bridge lifecycle node: runs the core PlcBridgeService and publishes its bus events."""
 
-configure loads the PLC config and site and builds the service; activate starts it (its own
-asyncio loop in a thread: the service is asyncio code); deactivate stops it.
-"""
+# configure loads the PLC config and site and builds the service; activate starts it (its own
+# asyncio loop in a thread: the service is asyncio code); deactivate stops it.
 
 from __future__ import annotations
 
@@ -12,13 +11,13 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from fleet_manager.events import Event, EventBus
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.node import Node
 from wcs_interfaces.msg import Alarm, ConveyorZone, SortEvent
 
+from fleet_manager.events import Event, EventBus
 from wcs_ros.convert import alarm_to_ros, conveyor_zone_to_ros, sort_event_to_ros
-from wcs_ros.params import declare, PLC_BRIDGE_PARAMS
+from wcs_ros.params import PLC_BRIDGE_PARAMS, declare
 from wcs_ros.qos import ALARM_QOS, CONVEYOR_ZONE_QOS, SORT_EVENT_QOS
 from wcs_ros.run import run_nodes
 
@@ -32,7 +31,7 @@ def _repo_root() -> Path:
 
 
 def build_service(params: dict[str, Any], bus: EventBus) -> Any:
-    """The core PlcBridgeService for the node's parameters (sorter geometry from the site)."""
+    """Build the core PlcBridgeService from the parameters (sorter geometry: the site)."""
     from fleet_manager.site import default_map_path, load_site
     from fleet_manager.sortation import LaneAssigner
     from plc_bridge.config import apply_site, load_plc_config
@@ -70,7 +69,7 @@ class PlcBridgeNode(LifecycleNode):
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         try:
             self.service = build_service(self.params, self.bus)
-        except Exception as exc:  # noqa: B902 - a bad config fails the transition, not the node
+        except Exception as exc:  # noqa: B902, BLE001 - fails the transition only
             self.get_logger().error(f'configure failed: {exc}')
             return TransitionCallbackReturn.FAILURE
         self._pubs = {

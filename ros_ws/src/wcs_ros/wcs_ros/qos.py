@@ -1,12 +1,11 @@
-"""QoS profiles per topic, chosen for what a late or lossy subscriber needs.
+"""QoS profiles per topic, chosen for what a late or lossy subscriber needs."""
 
-- fleet_state: best effort, keep last 1. Published at a steady rate; only the newest
-  positions matter and a retransmitted old one is worse than the next sample.
-- task_states, sort_events: reliable, keep last 100, volatile. Every transition counts for a
-  live subscriber; history belongs to the store, not to DDS.
-- alarms, conveyor_zones: reliable + transient local, keep last 100. They are state: a monitor
-  that starts late must still see the alarms raised and the zone states set before it joined.
-"""
+# - fleet_state: best effort, keep last 1. Published at a steady rate; only the newest
+#   positions matter and a retransmitted old one is worse than the next sample.
+# - task_states, sort_events: reliable, keep last 100, volatile. Every transition counts for a
+#   live subscriber; history belongs to the store, not to DDS.
+# - alarms, conveyor_zones: reliable + transient local, keep last 100. They are state: a monitor
+#   that starts late must still see the alarms raised and the zone states set before it joined.
 
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 

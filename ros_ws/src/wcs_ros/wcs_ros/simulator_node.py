@@ -1,24 +1,23 @@
-"""Simulator node: steps the core Simulation on a wall-clock timer and publishes fleet state.
+"""Simulator node: steps the core Simulation on a wall-clock timer and publishes fleet state."""
 
-It owns the one Simulation object; the dispatcher node shares it (see fleet_main.py).
-"""
+# It owns the one Simulation object; the dispatcher node shares it (see fleet_main.py).
 
 from __future__ import annotations
 
 from typing import Any
 
-from fleet_manager.events import Event
 from rclpy.node import Node
 from wcs_interfaces.msg import Alarm, FleetState
 from wcs_interfaces.srv import CommandRobot
 
+from fleet_manager.events import Event
 from wcs_ros.convert import alarm_to_ros, fleet_state_to_ros
-from wcs_ros.params import declare, SIMULATOR_PARAMS
+from wcs_ros.params import SIMULATOR_PARAMS, declare
 from wcs_ros.qos import ALARM_QOS, FLEET_STATE_QOS
 
 
 def build_simulation(params: dict[str, Any]) -> Any:
-    """The core Simulation for the node's parameters (imported late: core, not ROS)."""
+    """Build the core Simulation from the node's parameters (imported late: core, not ROS)."""
     from fleet_manager.site import default_map_path, load_site
     from sim.world import Simulation
 
@@ -64,7 +63,7 @@ class SimulatorNode(Node):
                           response: CommandRobot.Response) -> CommandRobot.Response:
         try:
             self.sim.command_robot(request.robot_id, request.command)
-        except Exception as exc:  # noqa: B902 - any refusal is an error reply, never a crash
+        except Exception as exc:  # noqa: B902, BLE001 - an error reply, never a crash
             response.accepted = False
             response.error = str(exc) or type(exc).__name__
         else:

@@ -1,0 +1,189 @@
+"""Fleet monitor in headless Chromium against a real `wcs run` process (demo site, fast clock)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from browser import REPO, WcsServer, browser_missing, make_driver
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(browser_missing() is not None, reason=str(browser_missing())),
+]
+ARTIFACTS = REPO / "artifacts"
+WAIT_S = 20.0
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WcsServer]:
+    srv = WcsServer(tmp_path_factory.mktemp("monitor"), extra=("--speed", "4", "--seed", "3"))
+    srv.start()
+    srv.tech = srv.token("technician", "tess-tech")  # type: ignore[attr-defined]
+    srv.viewer = srv.token("viewer", "vic-viewer")  # type: ignore[attr-defined]
+    yield srv
+    srv.stop()
+
+
+def _open(server: WcsServer, token: str):
+    driver = make_driver()
+    driver.get(f"{server.base}/monitor/")
+    driver.find_element("id", "token").send_keys(token)
+    driver.find_element("css selector", "#login-form button").click()
+    _wait(driver, lambda d: d.execute_script("return window.wcsMonitor.connected()"), "stream up")
+    _wait(driver, lambda d: len(d.execute_script("return window.wcsMonitor.drawnRobots()")) > 0, "robots")
+    return driver
+
+
+@pytest.fixture(scope="module")
+def tech(server: WcsServer):
+    driver = _open(server, server.tech)  # type: ignore[attr-defined]
+    yield driver
+    driver.quit()
+
+
+def _wait(driver, condition, what: str, timeout_s: float = WAIT_S):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout_s, poll_frequency=0.1).until(condition, message=what)
+
+
+def _js(driver, expr: str):
+    return driver.execute_script(f"return {expr}")
+
+
+def _select_robot(driver, robot_id: str) -> None:
+    driver.find_element("css selector", '#tabs button[data-tab="robots"]').click()
+    search = driver.find_element("id", "robot-search")
+    search.clear()
+    search.send_keys(robot_id)
+    _wait(driver, lambda d: d.find_elements("css selector", f'tr[data-robot="{robot_id}"]'), robot_id)
+    driver.find_element("css selector", f'tr[data-robot="{robot_id}"]').click()
+    _wait(driver, lambda d: robot_id in d.find_element("id", "robot-detail").text, "detail")
+
+
+def test_page_loads_demo_site_and_saves_screenshot(server: WcsServer, tech) -> None:
+    robots = server.get("/api/v1/robots", server.tech)["items"]  # type: ignore[attr-defined]
+    _wait(tech, lambda d: len(_js(d, "window.wcsMonitor.drawnRobots()")) == len(robots), "all robots")
+    assert "demo" in tech.find_element("id", "site-name").text
+    assert set(_js(tech, "window.wcsMonitor.drawnRobots()")) == {r["id"] for r in robots}
+    assert tech.find_element("id", "banner").get_attribute("hidden") is not None
+    assert "technician" in tech.find_element("id", "who").text
+    # No token in any URL the page used; it lives in sessionStorage only.
+    assert server.tech not in tech.current_url  # type: ignore[attr-defined]
+    assert _js(tech, "sessionStorage.getItem('wcs.token')") == server.tech  # type: ignore[attr-defined]
+    _wait(tech, lambda d: _js(d, "window.wcsMonitor.frames()") > 30, "frames drawn")
+    ARTIFACTS.mkdir(exist_ok=True)
+    tech.save_screenshot(str(ARTIFACTS / "monitor.png"))
+    assert (ARTIFACTS / "monitor.png").stat().st_size > 10_000
+
+
+def test_drawn_robot_positions_change(tech) -> None:
+    before = _js(tech, "window.wcsMonitor.drawnRobots()")
+
+    def moved(d) -> bool:
+        now = _js(d, "window.wcsMonitor.drawnRobots()")
+        return any(now.get(k) and now[k] != v for k, v in before.items())
+
+    _wait(tech, moved, "a drawn robot moved")
+
+
+def _busy_robot(server: WcsServer) -> str:
+    for snap in server.live_snapshots(server.tech, 50):  # type: ignore[attr-defined]
+        for robot in snap["robots"]:
+            if robot["state"] not in ("idle", "paused", "fault", "charging") and robot["path_ahead"]:
+                return robot["id"]
+    pytest.fail("no robot was on the move in 50 snapshots")
+
+
+def test_technician_pauses_robot_and_it_stops(server: WcsServer, tech) -> None:
+    robot_id = _busy_robot(server)
+    _select_robot(tech, robot_id)
+    tech.find_element("css selector", '#robot-detail button[data-cmd="pause"]').click()
+    _wait(tech, lambda d: f"Robot {robot_id}: pause accepted" in d.find_element("id", "toast").text, "toast")
+    # The first snapshot sent may predate the command by one snapshot period: skip it.
+    snaps = server.live_snapshots(server.tech, 7)[1:]  # type: ignore[attr-defined]
+    seen = [next(r for r in s["robots"] if r["id"] == robot_id) for s in snaps]
+    assert len({s["time_s"] for s in snaps}) >= 5, "the simulation clock kept running"
+    assert all(r["paused"] for r in seen)
+    assert {(r["x_m"], r["y_m"]) for r in seen} == {(seen[0]["x_m"], seen[0]["y_m"])}
+    _wait(tech, lambda d: "paused" in d.find_element("id", "robot-detail").text, "paused shown")
+    tech.find_element("css selector", '#robot-detail button[data-cmd="resume"]').click()
+    _wait(tech, lambda d: "resume accepted" in d.find_element("id", "toast").text, "resumed")
+
+
+def test_refused_command_shows_error_naming_robot(server: WcsServer, tech) -> None:
+    robot_id = "AMR-02"
+    _select_robot(tech, robot_id)
+    tech.find_element("css selector", '#robot-detail button[data-cmd="out_of_service"]').click()
+    _wait(tech, lambda d: "out of service accepted" in d.find_element("id", "toast").text, "oos")
+    tech.find_element("css selector", '#robot-detail button[data-cmd="charge"]').click()
+    _wait(tech, lambda d: "failed" in d.find_element("id", "toast").text, "refusal shown")
+    toast = tech.find_element("id", "toast").text
+    assert robot_id in toast and "out of service" in toast
+    assert robot_id in tech.find_element("id", "robot-error").text
+    server.post(f"/api/v1/robots/{robot_id}/commands", server.tech, {"command": "in_service"})  # type: ignore[attr-defined]
+
+
+def test_viewer_sees_commands_disabled_with_reason(server: WcsServer) -> None:
+    driver = _open(server, server.viewer)  # type: ignore[attr-defined]
+    try:
+        _select_robot(driver, "AMR-03")
+        buttons = driver.find_elements("css selector", "#robot-detail button[data-cmd]")
+        assert len(buttons) == 6
+        assert all(not b.is_enabled() for b in buttons)
+        assert all("technician" in (b.get_attribute("title") or "") for b in buttons)
+        assert "technician role" in driver.find_element("id", "cmd-reason").text
+        lanes = driver.find_elements("css selector", "#lane-table button[data-lane]")
+        assert lanes and all(not b.is_enabled() for b in lanes)
+        # The server refuses a viewer too; the disabled buttons only say so early.
+        refused = server.post("/api/v1/robots/AMR-03/commands", server.viewer, {"command": "pause"})  # type: ignore[attr-defined]
+        assert refused.status_code == 403
+    finally:
+        driver.quit()
+
+
+def test_simulator_alarm_appears_and_is_acknowledged(server: WcsServer, tech) -> None:
+    res = server.post("/api/v1/sim/robots/AMR-04/fault", server.tech, {"code": "bumper_hit"})  # type: ignore[attr-defined]
+    assert res.status_code == 200, res.text
+    alarm_id = res.json()["id"]
+    tech.find_element("css selector", '#tabs button[data-tab="alarms"]').click()
+    item = f'#alarm-list li[data-alarm="{alarm_id}"]'
+    _wait(tech, lambda d: d.find_elements("css selector", item), "alarm listed")
+    assert "bumper_hit" in tech.find_element("css selector", item).text
+    assert tech.find_element("css selector", "#alarm-list li").get_attribute("data-alarm") == alarm_id
+    tech.find_element("css selector", f"{item} button[data-ack]").click()
+    _wait(tech, lambda d: "acknowledged by tess-tech" in d.find_element("css selector", item).text, "ack")
+    assert "at sim" in tech.find_element("css selector", item).text
+    stored = {a["id"]: a for a in server.get("/api/v1/alarms", server.tech)["items"]}  # type: ignore[attr-defined]
+    assert stored[alarm_id]["acked_by"] == "tess-tech"
+
+
+def test_malformed_messages_never_blank_the_page(tech) -> None:
+    before = _js(tech, "window.wcsMonitor.malformed()")
+    for bad in ("null", "42", '{"robots": "x"}', '{"robots": [null, {"id": 5}]}'):
+        tech.execute_script(f"window.wcsMonitor.feed('live', {bad})")
+    for bad in ("null", '{"events": [null, {"seq": "x"}, {"seq": 1e99, "topic": "alarm"}]}'):
+        tech.execute_script(f"window.wcsMonitor.feed('events', {bad})")
+    assert _js(tech, "window.wcsMonitor.malformed()") > before
+    _wait(tech, lambda d: len(_js(d, "window.wcsMonitor.drawnRobots()")) > 0, "robots again")
+    assert tech.find_element("id", "map").is_displayed()
+
+
+def test_server_killed_and_restarted_page_catches_up(server: WcsServer, tech) -> None:
+    tech.execute_script("window.__keptAcrossOutage = 'still here'")
+    seq_before = _js(tech, "window.wcsMonitor.lastSeq()")
+    server.kill()
+    _wait(tech, lambda d: d.find_element("id", "banner").is_displayed(), "outage banner")
+    assert "reconnecting" in tech.find_element("id", "banner").text
+    server.start()
+    _wait(tech, lambda d: not d.find_element("id", "banner").is_displayed(), "banner gone")
+    assert _js(tech, "window.__keptAcrossOutage") == "still here", "the page reloaded"
+    stored_seq = server.get("/api/v1/health", server.tech)["last_seq"]  # type: ignore[attr-defined]
+    assert stored_seq > seq_before
+    _wait(tech, lambda d: _js(d, "window.wcsMonitor.lastSeq()") >= stored_seq, "caught up")
+    before = _js(tech, "window.wcsMonitor.drawnRobots()")
+    _wait(tech, lambda d: _js(d, "window.wcsMonitor.drawnRobots()") != before, "live again")
+    assert _js(tech, "window.wcsMonitor.outages()") >= 1
+    tech.save_screenshot(str(ARTIFACTS / "monitor-after-restart.png"))
+

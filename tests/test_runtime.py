@@ -1,0 +1,99 @@
+"""Runtime without HTTP: restart recovery (exactly once), id continuity, feed, timed tasks."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from test_api_helpers import demo_site, wait_for
+
+from fleet_manager.domain import Task, TaskKind
+from fleet_manager.runtime import Runtime, RuntimeConfig
+from fleet_manager.runtime.feed import OrderFeed
+from fleet_manager.store import OrderLineRecord, OrderQuery, OrderRecord, SqliteStore
+
+
+def _order(i: int) -> OrderRecord:
+    lines = (OrderLineRecord(f"SKU-{1 + i % 30:04d}", 1 + i % 2),)
+    return OrderRecord(f"R-{i:03d}", "open", 0, lines, 0.0, 0.0)
+
+
+def _runtime(store: SqliteStore, speed: float = 0.0) -> Runtime:
+    return Runtime(demo_site(), store, config=RuntimeConfig(speed=speed, seed=3))
+
+
+def test_restart_resubmits_open_orders_once_and_continues_ids(tmp_path):
+    store = SqliteStore.in_dir(tmp_path)
+    first = _runtime(store)
+    first.start()
+    for i in range(40):
+        first.submit_order(_order(i), None).result()
+    wait_for(lambda: store.count_orders().get("done", 0) >= 5, what="some orders to finish")
+    first.stop()
+    open_before = {o.id for o in store.open_orders()}
+    tasks_before = {t.id for t in store.list_tasks(limit=500)[0]}
+    left_open = {t.id for t in store.open_tasks()}
+    assert open_before and left_open, "the first run should stop with work left"
+
+    second = _runtime(store)
+    second.start()
+    # What the first run left open is closed (reason "restart"), not silently continued.
+    for task_id in left_open:
+        task = store.get_task(task_id)
+        assert task.state == "cancelled" and task.history[-1]["reason"] == "restart"
+    wait_for(lambda: store.count_orders() == {"done": 40}, 60, "all orders done")
+    second.stop()
+    assert second.stats.orders_submitted == len(open_before)
+    events = store.events_after(0, 1_000_000)
+    done = Counter(e.data["order_id"] for e in events if (e.topic, e.kind) == ("order", "done"))
+    picked: Counter[str] = Counter()
+    for e in events:
+        if (e.topic, e.kind) == ("pick", "confirmed"):
+            picked[e.data["order_id"]] += e.data["picked"]
+    for order in store.list_orders(OrderQuery(limit=100))[0]:
+        assert done[order.id] == 1
+        assert picked[order.id] == order.lines[0].quantity == order.lines[0].picked
+    tasks_after = store.list_tasks(limit=500)[0]
+    new_ids = {t.id for t in tasks_after} - tasks_before
+    assert new_ids and all(
+        int(n.split("-")[1]) > max(int(o.split("-")[1]) for o in tasks_before if o.startswith("T-"))
+        for n in new_ids
+        if n.startswith("T-")
+    )
+    store.close()
+
+
+def test_order_feed_enters_orders_durably(tmp_path):
+    store = SqliteStore.in_dir(tmp_path)
+    rt = _runtime(store, speed=0.0)
+    feed = OrderFeed(orders_per_h=3600.0, seed=1)
+    rt.add_component(feed)
+    rt.start()
+    wait_for(lambda: len(store.list_orders(OrderQuery(source="generator"))[0]) >= 10)
+    rt.stop()
+    stored = store.list_orders(OrderQuery(source="generator", limit=500))[0]
+    assert len(stored) == feed.generated  # every generated order was committed
+    received = [e for e in store.events_after(0, 1_000_000) if e.kind == "received"]
+    assert len(received) == feed.generated
+    store.close()
+
+
+def test_timed_tasks_take_their_geometric_time(tmp_path):
+    store = SqliteStore.in_dir(tmp_path)
+    rt = _runtime(store, speed=0.0)
+    site = demo_site()
+    conveyor = site.conveyors["CV1"]
+    first, last = conveyor.points[0], conveyor.points[-1]
+    task = Task(
+        "X-1",
+        TaskKind.CONVEYOR_TRANSFER,
+        0.0,
+        payload={"conveyor_id": "CV1", "from_point": first.id, "to_point": last.id},
+    )
+    rt.start()
+    rt.call(lambda _sim: rt.timed.submit(task, rt.now_s)).result()
+    wait_for(lambda: (store.get_task("X-1") or None) and store.get_task("X-1").state == "done")
+    rt.stop()
+    history = {h["to"]: h["at_s"] for h in store.get_task("X-1").history}
+    expected_s = (last.position_m - first.position_m) / conveyor.speed_mps
+    assert history["done"] - history["active"] == expected_s
+    store.close()

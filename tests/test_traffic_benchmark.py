@@ -1,0 +1,69 @@
+"""benchmarks/mapf_throughput.py end to end on a tiny map: figures, paths file, re-validation."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPT = REPO / "benchmarks" / "mapf_throughput.py"
+
+TINY = """type octile
+height 6
+width 10
+map
+..........
+.@@.@@.@@.
+..........
+.@@.@@.@@.
+..........
+..........
+"""
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.fixture
+def tiny_map(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.map"
+    path.write_text(TINY)
+    return path
+
+
+def test_run_reports_figures_and_writes_a_valid_paths_file(tiny_map: Path, tmp_path: Path) -> None:
+    out = tmp_path / "paths.jsonl"
+    res = run("--map", str(tiny_map), "--agents", "8", "--steps", "60", "--variants", "guided",
+              "--json", "--paths-out", str(out))
+    assert res.returncode == 0, res.stderr
+    summary = json.loads(res.stdout.strip().splitlines()[-1])
+    (fig,) = summary["variants"]
+    assert fig["conflicts"] == 0 and fig["tasks_completed"] > 0
+    assert 0 < fig["ratio"] <= 1.2
+    lines = out.read_text().splitlines()
+    assert len(lines) == 1 + 61 and len(json.loads(lines[1])) == 8
+    check = run("--validate", str(out), "--json")
+    assert check.returncode == 0 and json.loads(check.stdout)["conflicts"] == 0
+    # Tamper: put agent 1 onto agent 0's cell at step 30 -> the validator must object.
+    row = json.loads(lines[31])
+    row[1] = row[0]
+    lines[31] = json.dumps(row)
+    out.write_text("\n".join(lines) + "\n")
+    check = run("--validate", str(out), "--json")
+    assert check.returncode == 1 and json.loads(check.stdout)["conflicts"] >= 1
+
+
+def test_bad_input_exits_2_with_one_line(tiny_map: Path, tmp_path: Path) -> None:
+    res = run("--map", str(tmp_path / "missing.map"))
+    assert res.returncode == 2 and "missing.map" in res.stderr
+    res = run("--map", str(tiny_map), "--variants", "warp")
+    assert res.returncode == 2 and "warp" in res.stderr
+    res = run("--map", str(tiny_map), "--agents", "500", "--steps", "2")
+    assert res.returncode == 2 and "500 agents" in res.stderr
