@@ -43,13 +43,17 @@ def problem(
     aisles = np.array([v for v, k in site.graph.nodes(data="kind") if k == "aisle"])
     slots = np.array([s.node for s in site.slots.values()])
     stations = np.array([s.node for s in site.stations.values()])
-    robots = [RobotView(f"R{i}", int(v), float(rng.uniform(0.3, 1.0)))
-              for i, v in enumerate(rng.choice(aisles, size=n_robots, replace=n_robots > aisles.size))]
+    robots = [
+        RobotView(f"R{i}", int(v), float(rng.uniform(0.3, 1.0)))
+        for i, v in enumerate(rng.choice(aisles, size=n_robots, replace=n_robots > aisles.size))
+    ]
     pick = rng.choice(slots, size=n_tasks)
     drop = rng.choice(stations, size=n_tasks)
     work = rng.integers(20, 120, size=n_tasks)  # pod -> station -> storage, cells
-    tasks = [TaskView(f"T{i}", int(p), int(p), work_cells=float(w), service_s=20.0, wait_s=float(s % 7))
-             for i, (p, s, w) in enumerate(zip(pick, drop, work, strict=True))]
+    tasks = [
+        TaskView(f"T{i}", int(p), int(p), work_cells=float(w), service_s=20.0, wait_s=float(s % 7))
+        for i, (p, s, w) in enumerate(zip(pick, drop, work, strict=True))
+    ]
     return site, robots, tasks
 
 
@@ -63,8 +67,12 @@ def main() -> int:
     args = parser.parse_args()
     site, robots, tasks = problem(Path(args.map), args.robots, args.tasks, args.seed)
     graph = MotionGraph.from_site(site)
-    costs = CostModel(graph, site.robot_model, site.cell_size_m / site.robot_model.speed_mps,
-                      [c.node for c in site.chargers.values()])
+    costs = CostModel(
+        graph,
+        site.robot_model,
+        site.cell_size_m / site.robot_model.speed_mps,
+        [c.node for c in site.chargers.values()],
+    )
     t0 = time.perf_counter()
     cost = costs.matrix(robots, tasks)
     cold_s = time.perf_counter() - t0
@@ -78,23 +86,40 @@ def main() -> int:
         pairs = policy.assign(cost)
         assign_s = time.perf_counter() - t0
         total = float(sum(cost[r, t] for r, t in pairs))
-        rows.append({"policy": name, "assign_s": round(assign_s, 4), "pairs": len(pairs),
-                     "total_cost_s": round(total, 1), "build_plus_assign_warm_s": round(warm_s + assign_s, 4)})
+        rows.append(
+            {
+                "policy": name,
+                "assign_s": round(assign_s, 4),
+                "pairs": len(pairs),
+                "total_cost_s": round(total, 1),
+                "build_plus_assign_warm_s": round(warm_s + assign_s, 4),
+            }
+        )
     feasible_share = float((cost < INFEASIBLE).mean())
     batch = next(r for r in rows if r["policy"] == "batch")
-    result = {"robots": args.robots, "tasks": args.tasks, "cost_matrix_cold_s": round(cold_s, 4),
-              "cost_matrix_warm_s": round(warm_s, 4), "feasible_pair_share": round(feasible_share, 4),
-              "policies": rows, "target_s": TARGET_S,
-              "meets_target": batch["build_plus_assign_warm_s"] < TARGET_S}
+    result = {
+        "robots": args.robots,
+        "tasks": args.tasks,
+        "cost_matrix_cold_s": round(cold_s, 4),
+        "cost_matrix_warm_s": round(warm_s, 4),
+        "feasible_pair_share": round(feasible_share, 4),
+        "policies": rows,
+        "target_s": TARGET_S,
+        "meets_target": batch["build_plus_assign_warm_s"] < TARGET_S,
+    }
     if args.json:
         print(json.dumps(result))
         return 0
-    print(f"{args.robots} robots x {args.tasks} tasks; cost matrix cold {cold_s:.3f} s, warm {warm_s:.3f} s; "
-          f"feasible pairs {100 * feasible_share:.1f} %")
+    print(
+        f"{args.robots} robots x {args.tasks} tasks; cost matrix cold {cold_s:.3f} s, warm {warm_s:.3f} s; "
+        f"feasible pairs {100 * feasible_share:.1f} %"
+    )
     print(f"{'policy':>8} {'assign s':>9} {'pairs':>6} {'total cost s':>13} {'build+assign s':>15}")
     for r in rows:
-        print(f"{r['policy']:>8} {r['assign_s']:>9} {r['pairs']:>6} {r['total_cost_s']:>13} "
-              f"{r['build_plus_assign_warm_s']:>15}")
+        print(
+            f"{r['policy']:>8} {r['assign_s']:>9} {r['pairs']:>6} {r['total_cost_s']:>13} "
+            f"{r['build_plus_assign_warm_s']:>15}"
+        )
     print(f"target < {TARGET_S} s (batch, warm): {'met' if result['meets_target'] else 'NOT met'}")
     return 0
 

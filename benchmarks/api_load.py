@@ -63,7 +63,9 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def start_server(data_dir: Path, port: int, env_extra: dict[str, str]) -> subprocess.Popen:
+def start_server(
+    data_dir: Path, port: int, env_extra: dict[str, str], extra_args: list[str]
+) -> subprocess.Popen:
     env = {**os.environ, **env_extra}
     proc = subprocess.Popen(
         [
@@ -78,6 +80,7 @@ def start_server(data_dir: Path, port: int, env_extra: dict[str, str]) -> subpro
             "--quiet",
             "--speed",
             "1.0",
+            *extra_args,
         ],
         cwd=REPO,
         env=env,
@@ -155,12 +158,14 @@ def _client_proc(args: tuple) -> tuple[list[float], list[int], float]:
     return asyncio.run(_client_main(*args))
 
 
-def run_variant(name: str, env_extra: dict[str, str], opts: argparse.Namespace) -> dict:
+def run_variant(
+    name: str, env_extra: dict[str, str], extra_args: list[str], opts: argparse.Namespace
+) -> dict:
     with tempfile.TemporaryDirectory(prefix="wcs-bench-") as tmp:
         data_dir = Path(tmp)
         token = make_token(data_dir)
         port = free_port()
-        proc = start_server(data_dir, port, env_extra)
+        proc = start_server(data_dir, port, env_extra, extra_args)
         try:
             skus = [f"SKU-{i:04d}" for i in range(1, 201)]
             per_proc = max(1, opts.concurrency // opts.client_procs)
@@ -196,9 +201,12 @@ def run_variant(name: str, env_extra: dict[str, str], opts: argparse.Namespace) 
     }
 
 
-VARIANTS = {
-    "group-commit": {},
-    "commit-per-request": {"WCS_MAX_JOBS_PER_COMMIT": "1"},
+# name -> (environment, extra `wcs serve` arguments)
+VARIANTS: dict[str, tuple[dict[str, str], list[str]]] = {
+    "group-commit": ({}, []),
+    "commit-per-request": ({"WCS_MAX_JOBS_PER_COMMIT": "1"}, []),
+    "group-commit+fsync": ({}, ["--durable-power-loss"]),
+    "commit-per-request+fsync": ({"WCS_MAX_JOBS_PER_COMMIT": "1"}, ["--durable-power-loss"]),
 }
 
 
@@ -217,7 +225,8 @@ def main() -> int:
         if name not in VARIANTS:
             print(f"api_load: unknown variant {name!r}", file=sys.stderr)
             return 2
-        rows.append(run_variant(name, VARIANTS[name], opts))
+        env, extra = VARIANTS[name]
+        rows.append(run_variant(name, env, extra, opts))
     summary = {
         "cpus": os.cpu_count(),
         "concurrency": opts.concurrency,

@@ -26,7 +26,11 @@ from fleet_manager.site.model import Site
 from sim.site_gen import generate_site
 from sim.world import Simulation
 
-DEFAULT = {"order_station": "pod_overlap", "pod_selection": "most_lines", "pod_return": "nearest_free"}
+DEFAULT = {
+    "order_station": "pod_overlap",
+    "pod_selection": "most_lines",
+    "pod_return": "nearest_free",
+}
 POLICY_SETS: dict[str, dict[str, str]] = {
     "default": DEFAULT,
     "os=fcfs": {**DEFAULT, "order_station": "fcfs"},
@@ -36,12 +40,28 @@ POLICY_SETS: dict[str, dict[str, str]] = {
     "ps=random": {**DEFAULT, "pod_selection": "random"},
     "pr=original": {**DEFAULT, "pod_return": "original"},
     "pr=turnover_zone": {**DEFAULT, "pod_return": "turnover_zone"},
-    "simple fcfs/nearest/original": {"order_station": "fcfs", "pod_selection": "nearest",
-                                     "pod_return": "original"},
-    "random baseline": {"order_station": "random", "pod_selection": "random", "pod_return": "original"},
+    "simple fcfs/nearest/original": {
+        "order_station": "fcfs",
+        "pod_selection": "nearest",
+        "pod_return": "original",
+    },
+    "random baseline": {
+        "order_station": "random",
+        "pod_selection": "random",
+        "pod_return": "original",
+    },
 }
-LARGE = {"blocks_x": 20, "blocks_y": 10, "block_len": 6, "stations": 10, "queue_len": 4,
-         "robots": 100, "chargers": 10, "skus": 2000, "name": "large-generated"}
+LARGE = {
+    "blocks_x": 20,
+    "blocks_y": 10,
+    "block_len": 6,
+    "stations": 10,
+    "queue_len": 4,
+    "robots": 100,
+    "chargers": 10,
+    "skus": 2000,
+    "name": "large-generated",
+}
 
 
 def load(site_name: str) -> Site:
@@ -58,12 +78,22 @@ def run_one(job: tuple[str, str, float, float, int]) -> dict[str, Any]:
     start = time.perf_counter()
     sim.run_until(warmup_s + hours * 3600.0)
     k = sim.kpis()
-    return {"site": site_name, "policy_set": set_name, **POLICY_SETS[set_name], "robots": len(sim.robots),
-            "stations": len(site.stations), "units_per_h": k["units_per_h"],
-            "bound_units_per_h": k["station_capacity_units_per_h"], "bound_share": k["capacity_share"],
-            "orders_per_h": k["orders_per_h"], "pod_visits_per_line": k["pod_visits_per_line"],
-            "cycle_time_s_p50": k["cycle_time_s_p50"], "station_idle_share": k["station_idle_share_mean"],
-            "conflicts": k["conflicts"], "wall_s": round(time.perf_counter() - start, 1)}
+    return {
+        "site": site_name,
+        "policy_set": set_name,
+        **POLICY_SETS[set_name],
+        "robots": len(sim.robots),
+        "stations": len(site.stations),
+        "units_per_h": k["units_per_h"],
+        "bound_units_per_h": k["station_capacity_units_per_h"],
+        "bound_share": k["capacity_share"],
+        "orders_per_h": k["orders_per_h"],
+        "pod_visits_per_line": k["pod_visits_per_line"],
+        "cycle_time_s_p50": k["cycle_time_s_p50"],
+        "station_idle_share": k["station_idle_share_mean"],
+        "conflicts": k["conflicts"],
+        "wall_s": round(time.perf_counter() - start, 1),
+    }
 
 
 def plot(rows: list[dict[str, Any]], path: Path) -> None:
@@ -77,8 +107,10 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
     for ax, site in zip(axes[0], sites, strict=True):
         mine = [r for r in rows if r["site"] == site]
         names = [r["policy_set"] for r in mine]
-        colors = ["tab:green" if n == "default" else "tab:red" if n == "random baseline" else "tab:blue"
-                  for n in names]
+        colors = [
+            "tab:green" if n == "default" else "tab:red" if n == "random baseline" else "tab:blue"
+            for n in names
+        ]
         ax.barh(names, [r["units_per_h"] for r in mine], color=colors)
         bound = mine[0]["bound_units_per_h"]
         ax.axvline(bound, color="black", linestyle="--", label=f"station bound {bound:.0f}/h")
@@ -103,7 +135,11 @@ def main() -> int:
     parser.add_argument("--png", default=str(REPO / "artifacts" / "g2p_policies.png"))
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    jobs = [(site, name, args.hours, args.warmup_s, args.seed) for site in args.sites for name in args.sets]
+    jobs = [
+        (site, name, args.hours, args.warmup_s, args.seed)
+        for site in args.sites
+        for name in args.sets
+    ]
     with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         rows = list(pool.map(run_one, jobs))
     plot(rows, Path(args.png))
@@ -112,24 +148,39 @@ def main() -> int:
         mine = [r for r in rows if r["site"] == site]
         best = max(mine, key=lambda r: r["units_per_h"])
         by = {r["policy_set"]: r["units_per_h"] for r in mine}
-        summary[site] = {"best_policy_set": best["policy_set"], "best_bound_share": best["bound_share"],
-                         "default_units_per_h": by.get("default"),
-                         "random_units_per_h": by.get("random baseline"),
-                         "default_beats_random": (by.get("default") or 0) > (by.get("random baseline") or 0)}
-    result = {"hours": args.hours, "warmup_s": args.warmup_s, "seed": args.seed, "png": args.png,
-              "rows": rows, "summary": summary}
+        summary[site] = {
+            "best_policy_set": best["policy_set"],
+            "best_bound_share": best["bound_share"],
+            "default_units_per_h": by.get("default"),
+            "random_units_per_h": by.get("random baseline"),
+            "default_beats_random": (by.get("default") or 0) > (by.get("random baseline") or 0),
+        }
+    result = {
+        "hours": args.hours,
+        "warmup_s": args.warmup_s,
+        "seed": args.seed,
+        "png": args.png,
+        "rows": rows,
+        "summary": summary,
+    }
     if args.json:
         print(json.dumps(result))
         return 0
-    print(f"{'site':<6} {'policy set':<30} {'units/h':>8} {'bound':>7} {'share':>6} {'visits/line':>11} "
-          f"{'cycle p50 s':>11} {'conflicts':>9}")
+    print(
+        f"{'site':<6} {'policy set':<30} {'units/h':>8} {'bound':>7} {'share':>6} {'visits/line':>11} "
+        f"{'cycle p50 s':>11} {'conflicts':>9}"
+    )
     for r in rows:
-        print(f"{r['site']:<6} {r['policy_set']:<30} {r['units_per_h']:>8} {r['bound_units_per_h']:>7.0f} "
-              f"{100 * r['bound_share']:>5.1f}% {r['pod_visits_per_line']!s:>11} {r['cycle_time_s_p50']!s:>11} "
-              f"{r['conflicts']:>9}")
+        print(
+            f"{r['site']:<6} {r['policy_set']:<30} {r['units_per_h']:>8} {r['bound_units_per_h']:>7.0f} "
+            f"{100 * r['bound_share']:>5.1f}% {r['pod_visits_per_line']!s:>11} {r['cycle_time_s_p50']!s:>11} "
+            f"{r['conflicts']:>9}"
+        )
     for site, s in summary.items():
-        print(f"{site}: best {s['best_policy_set']} at {100 * s['best_bound_share']:.1f} % of the bound; "
-              f"default beats random: {s['default_beats_random']}")
+        print(
+            f"{site}: best {s['best_policy_set']} at {100 * s['best_bound_share']:.1f} % of the bound; "
+            f"default beats random: {s['default_beats_random']}"
+        )
     print(f"chart: {args.png}")
     return 0
 

@@ -23,7 +23,9 @@ from sim.world import Simulation
 TARGET_SIM_S_PER_WALL_S = 200.0  # with 100 robots
 
 
-def measure(site_path: Path, robots: int, warmup_s: float, sim_s: float, seed: int) -> dict[str, object]:
+def measure(
+    site_path: Path, robots: int, warmup_s: float, sim_s: float, seed: int
+) -> dict[str, object]:
     site = load_site(site_path)
     sim = Simulation(site, seed=seed, robots=robots)
     sim.run_until(warmup_s)
@@ -56,18 +58,25 @@ def main() -> int:
     args = parser.parse_args()
     rows = [measure(Path(args.map), n, args.warmup_s, args.sim_s, args.seed) for n in args.robots]
     at_100 = next((r["sim_s_per_wall_s"] for r in rows if r["robots"] == 100), None)
-    result = {"map": Path(args.map).name, "variants": rows,
-              "target_sim_s_per_wall_s_at_100_robots": TARGET_SIM_S_PER_WALL_S,
-              "meets_target": at_100 is not None and at_100 >= TARGET_SIM_S_PER_WALL_S}
+    result = {
+        "map": Path(args.map).name,
+        "variants": rows,
+        "target_sim_s_per_wall_s_at_100_robots": TARGET_SIM_S_PER_WALL_S,
+        "meets_target": at_100 is not None and at_100 >= TARGET_SIM_S_PER_WALL_S,
+    }
     if args.json:
         print(json.dumps(result))
         return 0
     print(f"{'robots':>6} {'sim s/wall s':>12} {'ms/tick':>8} {'units/h':>8} {'conflicts':>9}")
     for r in rows:
-        print(f"{r['robots']:>6} {r['sim_s_per_wall_s']:>12} {r['ms_per_tick']:>8} {r['units_per_h']:>8} "
-              f"{r['conflicts']:>9}")
-    print(f"target >= {TARGET_SIM_S_PER_WALL_S} sim s/wall s at 100 robots: "
-          f"{'met' if result['meets_target'] else 'NOT met'}")
+        print(
+            f"{r['robots']:>6} {r['sim_s_per_wall_s']:>12} {r['ms_per_tick']:>8} {r['units_per_h']:>8} "
+            f"{r['conflicts']:>9}"
+        )
+    print(
+        f"target >= {TARGET_SIM_S_PER_WALL_S} sim s/wall s at 100 robots: "
+        f"{'met' if result['meets_target'] else 'NOT met'}"
+    )
     return 0
 
 

@@ -47,9 +47,17 @@ class Dispatcher(Commands):
     """Owns orders, tasks, inventory and robot records; `tick` runs one control step."""
 
     def __init__(
-        self, site: Site, robots: list[RobotAdapter], *, bus: EventBus, alarms: AlarmRegistry,
-        config: DispatchConfig | None = None, seed: int = 0, tick_s: float = 1.0,
-        scanner: Scanner = perfect_scanner, graph: MotionGraph | None = None,
+        self,
+        site: Site,
+        robots: list[RobotAdapter],
+        *,
+        bus: EventBus,
+        alarms: AlarmRegistry,
+        config: DispatchConfig | None = None,
+        seed: int = 0,
+        tick_s: float = 1.0,
+        scanner: Scanner = perfect_scanner,
+        graph: MotionGraph | None = None,
     ) -> None:
         self.site = site
         self.bus = bus
@@ -63,7 +71,9 @@ class Dispatcher(Commands):
         self.graph = graph or MotionGraph.from_site(site)
         self.orders: dict[OrderId, Order] = {}
         self.tasks: dict[TaskId, Task] = {}
-        self.queued: dict[TaskId, Task] = {}  # queued robot tasks, oldest first (kept by transition)
+        self.queued: dict[
+            TaskId, Task
+        ] = {}  # queued robot tasks, oldest first (kept by transition)
         self.line_reserved: dict[tuple[OrderId, int], int] = {}
         self.inventory = Inventory({p.id: p.inventory for p in site.pods.values()}, site.skus)
         self.pods = {p.id: PodState(p.id, p.slot, p.slot) for p in site.pods.values()}
@@ -76,8 +86,12 @@ class Dispatcher(Commands):
         self.robot_order = list(self.robots)
         self.charger_user: dict[str, str | None] = {c: None for c in site.chargers}
         self.park_user: dict[str, str | None] = {p: None for p in site.parking}
-        self.kpi = KpiTracker(list(self.stations), {s.id: s.spec.pick_time_s_per_unit for s in self.stations.values()})
-        self.costs = CostModel(self.graph, site.robot_model, tick_s, [c.node for c in site.chargers.values()])
+        self.kpi = KpiTracker(
+            list(self.stations), {s.id: s.spec.pick_time_s_per_unit for s in self.stations.values()}
+        )
+        self.costs = CostModel(
+            self.graph, site.robot_model, tick_s, [c.node for c in site.chargers.values()]
+        )
         self.assigner = make_assignment_policy(self.config.assignment)
         self.g2p = G2PPlanner(self)
         self.exec = Executor(self)
@@ -91,32 +105,68 @@ class Dispatcher(Commands):
         self.bus.emit("task", "created", self.now_s, **self._task_data(task))
         return task
 
-    def new_task(self, kind: TaskKind, payload: dict[str, Any], *, priority: int = 0,
-                 order_id: OrderId | None = None, due_s: float | None = None) -> Task:
+    def new_task(
+        self,
+        kind: TaskKind,
+        payload: dict[str, Any],
+        *,
+        priority: int = 0,
+        order_id: OrderId | None = None,
+        due_s: float | None = None,
+    ) -> Task:
         task = Task(self.ids.next("T"), kind, self.now_s, priority, due_s, order_id, payload)
         return self.add_task(task)
 
-    def transition(self, task: Task, to: TaskState, reason: str = "", resource: str | None = None) -> None:
+    def transition(
+        self, task: Task, to: TaskState, reason: str = "", resource: str | None = None
+    ) -> None:
         event = task.transition(to, self.now_s, reason, resource)
         if to == TaskState.QUEUED and self.exec.robot_task(task):
             self.queued[task.id] = task
         else:
             self.queued.pop(task.id, None)
-        self.bus.emit("task", to.value, self.now_s, from_state=event.from_state, reason=reason,
-                      **self._task_data(task))
+        self.bus.emit(
+            "task",
+            to.value,
+            self.now_s,
+            from_state=event.from_state,
+            reason=reason,
+            **self._task_data(task),
+        )
 
     def _task_data(self, task: Task) -> dict[str, Any]:
-        return {"task_id": task.id, "task_kind": task.kind.value, "state": task.state.value,
-                "resource_id": task.resource_id, "order_id": task.order_id, "payload": task.payload}
+        return {
+            "task_id": task.id,
+            "task_kind": task.kind.value,
+            "state": task.state.value,
+            "resource_id": task.resource_id,
+            "order_id": task.order_id,
+            "payload": task.payload,
+        }
 
     def order_event(self, order: Order, kind: str, **extra: Any) -> None:
-        self.bus.emit("order", kind, self.now_s, order_id=order.id, state=order.state.value,
-                      station_id=order.station_id, priority=order.priority,
-                      open_units=order.open_units, **extra)
+        self.bus.emit(
+            "order",
+            kind,
+            self.now_s,
+            order_id=order.id,
+            state=order.state.value,
+            station_id=order.station_id,
+            priority=order.priority,
+            open_units=order.open_units,
+            **extra,
+        )
 
     def robot_event(self, rec: RobotRecord, kind: str, **extra: Any) -> None:
-        self.bus.emit("robot", kind, self.now_s, robot_id=rec.id, phase=rec.phase.value,
-                      task_id=rec.task_id, **extra)
+        self.bus.emit(
+            "robot",
+            kind,
+            self.now_s,
+            robot_id=rec.id,
+            phase=rec.phase.value,
+            task_id=rec.task_id,
+            **extra,
+        )
 
     # ---- the loop -------------------------------------------------------------------------------
     def tick(self, now_s: float) -> None:
@@ -132,8 +182,11 @@ class Dispatcher(Commands):
         self.motion.step()
         self.kpi.on_tick(
             [self._tick_state(r) for r in self.robots.values()],
-            {s.id: s.serving_robot is not None and self.robots[s.serving_robot].phase == Phase.SERVICE
-             for s in self.stations.values()},
+            {
+                s.id: s.serving_robot is not None
+                and self.robots[s.serving_robot].phase == Phase.SERVICE
+                for s in self.stations.values()
+            },
         )
 
     def _tick_state(self, rec: RobotRecord) -> str:
@@ -141,7 +194,11 @@ class Dispatcher(Commands):
             return "charging"
         if rec.phase != Phase.IDLE:
             return "working"
-        return "idle" if rec.status.error is None else "blocked"
+        if rec.status.error is not None or not rec.status.online or rec.out_of_service:
+            return "blocked"
+        if rec.status.battery_soc < self.site.robot_model.charge_threshold:
+            return "waiting_charger"  # needs a charge, every charger is taken
+        return "idle"
 
     def allocate(self) -> None:
         """Hand queued robot tasks to free robots: robot-bound ones first, then by cost."""
@@ -158,7 +215,9 @@ class Dispatcher(Commands):
                 free.remove(rec)
         model = self.site.robot_model
         free = [r for r in free if r.status.battery_soc >= model.charge_threshold]
-        open_tasks = [t for t in queued if not t.payload.get("robot") and t.state == TaskState.QUEUED]
+        open_tasks = [
+            t for t in queued if not t.payload.get("robot") and t.state == TaskState.QUEUED
+        ]
         if not free or not open_tasks:
             return
         open_tasks.sort(key=lambda t: (-t.priority, t.created_s, t.id))

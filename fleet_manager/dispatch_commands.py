@@ -34,7 +34,11 @@ class Commands:
         self.orders[order.id] = order
         self.inventory.commit_demand(order)
         self.g2p.pending.append(order.id)
-        self.order_event(order, "accepted", lines=[{"sku": ln.sku, "quantity": ln.quantity} for ln in order.lines])
+        self.order_event(
+            order,
+            "accepted",
+            lines=[{"sku": ln.sku, "quantity": ln.quantity} for ln in order.lines],
+        )
 
     def _order(self: Dispatcher, order_id: str) -> Order:
         order = self.orders.get(order_id)
@@ -45,7 +49,9 @@ class Commands:
     def cancel_order(self: Dispatcher, order_id: str) -> None:
         order = self._order(order_id)
         if order.state in _CLOSED:
-            raise CommandRejected(f"order {order_id}: cannot cancel, it is already {order.state.value}")
+            raise CommandRejected(
+                f"order {order_id}: cannot cancel, it is already {order.state.value}"
+            )
         order.state = OrderState.CANCELLED
         if order_id in self.g2p.pending:
             self.g2p.pending.remove(order_id)
@@ -55,7 +61,11 @@ class Commands:
         for line in order.lines:
             self.inventory.release_demand(line.sku, line.open_quantity)
         for task in list(self.tasks.values()):
-            if task.kind == TaskKind.POD_FETCH and not task.is_terminal and not task.payload.get("picks_done"):
+            if (
+                task.kind == TaskKind.POD_FETCH
+                and not task.is_terminal
+                and not task.payload.get("picks_done")
+            ):
                 self._drop_picks(task, order_id)
         self.order_event(order, "cancelled")
 
@@ -80,10 +90,14 @@ class Commands:
         if not isinstance(priority, int) or isinstance(priority, bool):
             raise IntakeError("priority", f"must be an integer, got {priority!r}")
         if order.state in _CLOSED:
-            raise CommandRejected(f"order {order_id}: cannot change priority, it is {order.state.value}")
+            raise CommandRejected(
+                f"order {order_id}: cannot change priority, it is {order.state.value}"
+            )
         order.priority = priority
         for task in self.tasks.values():
-            if not task.is_terminal and any(p.get("order") == order_id for p in task.payload.get("picks", [])):
+            if not task.is_terminal and any(
+                p.get("order") == order_id for p in task.payload.get("picks", [])
+            ):
                 task.priority = max(task.priority, priority)
         self.order_event(order, "priority")
 
@@ -92,8 +106,11 @@ class Commands:
         if task.id in self.tasks:
             raise IntakeError("id", f"task {task.id!r} already exists")
         if task.kind not in MANUAL_KINDS:
-            raise IntakeError("kind", f"{task.kind.value} tasks are created by the dispatcher; "
-                              f"submit one of {', '.join(k.value for k in MANUAL_KINDS)}")
+            raise IntakeError(
+                "kind",
+                f"{task.kind.value} tasks are created by the dispatcher; "
+                f"submit one of {', '.join(k.value for k in MANUAL_KINDS)}",
+            )
         if task.state != TaskState.QUEUED:
             raise IntakeError("state", "a submitted task must be queued")
         robot = task.payload.get("robot")
@@ -113,11 +130,19 @@ class Commands:
         if task is None:
             raise UnknownResource(f"unknown task id {task_id!r}")
         if task.is_terminal:
-            raise CommandRejected(f"task {task_id}: cannot cancel, it is already {task.state.value}")
+            raise CommandRejected(
+                f"task {task_id}: cannot cancel, it is already {task.state.value}"
+            )
         rec = self.robots.get(task.resource_id) if task.resource_id else None
         pod = self.pods.get(task.payload.get("pod", ""))
-        if task.kind in (TaskKind.POD_FETCH, TaskKind.REPLENISH) and pod is not None and pod.carried_by:
-            raise CommandRejected(f"task {task_id}: the pod is already lifted; it finishes its visit")
+        if (
+            task.kind in (TaskKind.POD_FETCH, TaskKind.REPLENISH)
+            and pod is not None
+            and pod.carried_by
+        ):
+            raise CommandRejected(
+                f"task {task_id}: the pod is already lifted; it finishes its visit"
+            )
         if task.kind in (TaskKind.POD_FETCH, TaskKind.REPLENISH) and pod is not None:
             for p in task.payload.get("picks", []):
                 self.inventory.release(pod.id, p["sku"], p["qty"])
@@ -144,8 +169,10 @@ class Commands:
 
     def command_robot(self: Dispatcher, robot_id: str, command: str) -> None:
         if command not in ROBOT_COMMANDS:
-            raise CommandRejected(f"robot {robot_id}: unknown command {command!r}; "
-                                  f"use one of {', '.join(ROBOT_COMMANDS)}")
+            raise CommandRejected(
+                f"robot {robot_id}: unknown command {command!r}; "
+                f"use one of {', '.join(ROBOT_COMMANDS)}"
+            )
         rec = self.robot(robot_id)
         s = rec.adapter.status()
         if command == "pause":
@@ -160,14 +187,20 @@ class Commands:
             rec.out_of_service = False
         else:  # charge | park: a robot-bound task it takes as soon as it is free
             if not s.online or s.error is not None:
-                raise CommandRejected(f"robot {robot_id}: cannot {command}, robot is offline or faulted")
+                raise CommandRejected(
+                    f"robot {robot_id}: cannot {command}, robot is offline or faulted"
+                )
             if rec.out_of_service:
-                raise CommandRejected(f"robot {robot_id}: cannot {command}, robot is out of service")
+                raise CommandRejected(
+                    f"robot {robot_id}: cannot {command}, robot is out of service"
+                )
             kind = TaskKind.CHARGE if command == "charge" else TaskKind.PARK
             if kind == TaskKind.CHARGE and not self.site.chargers:
                 raise CommandRejected(f"robot {robot_id}: cannot charge, the site has no chargers")
             if kind == TaskKind.PARK and not self.site.parking:
-                raise CommandRejected(f"robot {robot_id}: cannot park, the site has no parking spots")
+                raise CommandRejected(
+                    f"robot {robot_id}: cannot park, the site has no parking spots"
+                )
             self.new_task(kind, {"robot": robot_id}, priority=20)
         rec.status = rec.adapter.status()
         self.robot_event(rec, command)

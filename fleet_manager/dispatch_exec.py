@@ -23,6 +23,7 @@ class Executor:
     def __init__(self, d: Dispatcher):
         self.d = d
         self.service = StationService(d)
+        self._battery_ticks = 0
 
     # ---- allocation helpers -------------------------------------------------------------------
     def robot_task(self, task: Task) -> bool:
@@ -41,11 +42,23 @@ class Executor:
         d = self.d
         p = task.payload
         if task.kind in FETCH_KINDS:
-            bonus = d.config.age_weight * (d.now_s - task.created_s) + d.config.priority_weight_s * task.priority
-            return TaskView(task.id, p["pickup"], p["end"], p["work_cells"], p["service_s"],
-                            waits.get(p["station"], 0.0), bonus)
+            bonus = (
+                d.config.age_weight * (d.now_s - task.created_s)
+                + d.config.priority_weight_s * task.priority
+            )
+            return TaskView(
+                task.id,
+                p["pickup"],
+                p["end"],
+                p["work_cells"],
+                p["service_s"],
+                waits.get(p["station"], 0.0),
+                bonus,
+            )
         if task.kind == TaskKind.PARK:
-            spots = [p["spot"]] if p.get("spot") else [s for s, u in d.park_user.items() if u is None]
+            spots = (
+                [p["spot"]] if p.get("spot") else [s for s, u in d.park_user.items() if u is None]
+            )
             node = d.site.parking[spots[0]].node if spots else 0
         else:
             free = [c for c, u in d.charger_user.items() if u is None]
@@ -56,6 +69,9 @@ class Executor:
         """Assign `task` to `rec` and set its first goal; False when it cannot start now."""
         d = self.d
         p = task.payload
+        if rec.park_id is not None:  # leaving its parking spot (or re-parking elsewhere)
+            d.park_user[rec.park_id] = None
+            rec.park_id = None
         if task.kind in FETCH_KINDS:
             rec.phase, rec.pod_id, rec.station_id = Phase.TO_POD, p["pod"], p["station"]
             slot = d.pods[p["pod"]].slot
@@ -66,11 +82,15 @@ class Executor:
             if charger is None:
                 return False
             d.charger_user[charger] = rec.id
-            rec.phase, rec.charger_id, rec.goal = Phase.TO_CHARGER, charger, d.site.chargers[charger].node
+            rec.phase, rec.charger_id, rec.goal = (
+                Phase.TO_CHARGER,
+                charger,
+                d.site.chargers[charger].node,
+            )
         elif task.kind == TaskKind.PARK:
             spot = p.get("spot") or self._free_spot(rec)
-            if spot is None:
-                return False
+            if spot is None or d.park_user.get(spot) not in (None, rec.id):
+                return False  # no free spot (or the asked one is taken): wait
             d.park_user[spot] = rec.id
             rec.phase, rec.park_id, rec.goal = Phase.TO_PARK, spot, d.site.parking[spot].node
         else:
@@ -84,13 +104,25 @@ class Executor:
         free = [c for c, user in self.d.charger_user.items() if user is None]
         if not free:
             return None
-        return min(free, key=lambda c: (self.d.graph.distances_to(self.d.site.chargers[c].node)[rec.status.node], c))
+        return min(
+            free,
+            key=lambda c: (
+                self.d.graph.distances_to(self.d.site.chargers[c].node)[rec.status.node],
+                c,
+            ),
+        )
 
     def _free_spot(self, rec: RobotRecord) -> str | None:
         free = [p for p, user in self.d.park_user.items() if user is None]
         if not free:
             return None
-        return min(free, key=lambda p: (self.d.graph.distances_to(self.d.site.parking[p].node)[rec.status.node], p))
+        return min(
+            free,
+            key=lambda p: (
+                self.d.graph.distances_to(self.d.site.parking[p].node)[rec.status.node],
+                p,
+            ),
+        )
 
     # ---- per tick ------------------------------------------------------------------------------
     def check_faults(self) -> None:
@@ -99,8 +131,9 @@ class Executor:
             faulted = s.error is not None or not s.online
             if faulted and rec.fault_alarm_id is None:
                 code = s.error or "offline"
-                alarm = self.d.alarms.raise_alarm(f"robot:{rec.id}", code, "error",
-                                                  f"robot {rec.id} stopped: {code}")
+                alarm = self.d.alarms.raise_alarm(
+                    f"robot:{rec.id}", code, "error", f"robot {rec.id} stopped: {code}"
+                )
                 rec.fault_alarm_id = alarm.id
                 self.d.robot_event(rec, "fault", code=code)
             elif not faulted and rec.fault_alarm_id is not None:
@@ -111,10 +144,17 @@ class Executor:
     def battery(self) -> None:
         """Insert a charge task for every idle robot below the charge threshold."""
         d = self.d
+        self._battery_ticks += 1
+        if self._battery_ticks % 4:
+            return  # state of charge moves slowly: checking every 4th tick is plenty
         pending = {t.payload.get("robot") for t in d.queued.values() if t.kind == TaskKind.CHARGE}
         for rec in d.robots.values():
-            if (rec.can_take_work and rec.id not in pending
-                    and needs_charge(rec.status.battery_soc, d.site.robot_model) and d.site.chargers):
+            if (
+                rec.can_take_work
+                and rec.id not in pending
+                and needs_charge(rec.status.battery_soc, d.site.robot_model)
+                and d.site.chargers
+            ):
                 d.new_task(TaskKind.CHARGE, {"robot": rec.id}, priority=10)
 
     def progress(self, dt_s: float) -> None:
@@ -160,7 +200,7 @@ class Executor:
             elif rec.phase == Phase.TO_PARK and task is not None:
                 d.transition(task, TaskState.ACTIVE, "parking", rec.id)
                 d.transition(task, TaskState.DONE, "parked", rec.id)
-                self.make_idle(rec)
+                self.make_idle(rec, parked=True)
         except CommandRejected as exc:
             d.robot_event(rec, "command_rejected", message=str(exc))
 
@@ -185,12 +225,14 @@ class Executor:
             d.transition(task, TaskState.DONE, "charged", rec.id)
         self.make_idle(rec)
 
-    def make_idle(self, rec: RobotRecord) -> None:
+    def make_idle(self, rec: RobotRecord, *, parked: bool = False) -> None:
+        """Back to idle; a robot that just parked keeps its spot until its next task."""
         d = self.d
         if rec.charger_id is not None:
             d.charger_user[rec.charger_id] = None
-        if rec.park_id is not None and rec.phase != Phase.TO_PARK:
+        if rec.park_id is not None and not parked:
             d.park_user[rec.park_id] = None
+            rec.park_id = None
         rec.phase, rec.task_id, rec.goal = Phase.IDLE, None, None
         rec.pod_id = rec.slot_id = rec.station_id = rec.charger_id = None
         d.robot_event(rec, "idle")

@@ -38,8 +38,9 @@ class G2PPlanner:
             to_station = dict.fromkeys(nodes, 0.0)
         zones = derive_zones(to_station, {s: slot.zone for s, slot in site.slots.items()})
         self.slots = SlotTable(nodes, zones, to_station)
-        self.reorder = ReorderPoint(self.cfg.reorder_point_units,
-                                    {p.id: dict(p.inventory) for p in site.pods.values()})
+        self.reorder = ReorderPoint(
+            self.cfg.reorder_point_units, {p.id: dict(p.inventory) for p in site.pods.values()}
+        )
         self.capacity = {p.id: p.capacity_units for p in site.pods.values()}
 
     def dist_to(self, node: NodeId) -> np.ndarray:
@@ -68,16 +69,37 @@ class G2PPlanner:
         d = self.d
         views = []
         for st in d.stations.values():
-            skus = {line.sku for oid in st.order_ids for line in d.orders[oid].lines if line.open_quantity > 0}
-            views.append(StationView(st.id, st.spec.node, self.cfg.order_slots_per_station,
-                                     len(st.order_ids), skus, len(st.inbound), self.cfg.max_inbound_per_station))
+            skus = {
+                line.sku
+                for oid in st.order_ids
+                for line in d.orders[oid].lines
+                if line.open_quantity > 0
+            }
+            views.append(
+                StationView(
+                    st.id,
+                    st.spec.node,
+                    self.cfg.order_slots_per_station,
+                    len(st.order_ids),
+                    skus,
+                    len(st.inbound),
+                    self.cfg.max_inbound_per_station,
+                )
+            )
         return views
 
     def _assign_orders(self) -> None:
         d = self.d
-        if all(len(st.order_ids) >= self.cfg.order_slots_per_station for st in d.stations.values()):
-            return
-        waiting = sorted((d.orders[o] for o in self.pending), key=lambda o: (-o.priority, o.created_s, o.id))
+        cfg = self.cfg
+        if not any(
+            len(st.order_ids) < cfg.order_slots_per_station
+            and len(st.inbound) < cfg.max_inbound_per_station
+            for st in d.stations.values()
+        ):
+            return  # every station is full or over its queue limit: nothing can be assigned
+        waiting = sorted(
+            (d.orders[o] for o in self.pending), key=lambda o: (-o.priority, o.created_s, o.id)
+        )
         for oid, sid in self.order_policy.assign(waiting, self._views(), self.ctx):
             order = d.orders[oid]
             self.pending.remove(oid)
@@ -132,8 +154,14 @@ class G2PPlanner:
                 self._create_fetch(st, choice.pod_id, picks, {}, "pick")
         st.starved = any(q > 0 for q in left.values())
 
-    def _create_fetch(self, st: StationState, pod_id: PodId, picks: list[dict[str, Any]],
-                      restock: dict[Sku, int], mode: str) -> Task:
+    def _create_fetch(
+        self,
+        st: StationState,
+        pod_id: PodId,
+        picks: list[dict[str, Any]],
+        restock: dict[Sku, int],
+        mode: str,
+    ) -> Task:
         d = self.d
         for p in picks:
             d.inventory.reserve(pod_id, p["sku"], p["qty"])
@@ -146,10 +174,21 @@ class G2PPlanner:
         units = sum(p["qty"] for p in picks)
         service = units * st.spec.pick_time_s_per_unit + 2 * d.site.robot_model.lift_time_s
         priority = max((d.orders[p["order"]].priority for p in picks), default=0)
-        payload = {"pod": pod_id, "station": st.id, "picks": picks, "restock": restock, "mode": mode,
-                   "pickup": pickup, "end": end, "work_cells": work, "service_s": service}
+        payload = {
+            "pod": pod_id,
+            "station": st.id,
+            "picks": picks,
+            "restock": restock,
+            "mode": mode,
+            "pickup": pickup,
+            "end": end,
+            "work_cells": work,
+            "service_s": service,
+        }
         kind = TaskKind.POD_FETCH if mode == "pick" else TaskKind.REPLENISH
-        task = d.new_task(kind, payload, priority=priority, order_id=picks[0]["order"] if picks else None)
+        task = d.new_task(
+            kind, payload, priority=priority, order_id=picks[0]["order"] if picks else None
+        )
         pod.task_id = task.id
         st.inbound.add(task.id)
         return task
@@ -173,8 +212,17 @@ class G2PPlanner:
             return
         for sku, qty in add.items():
             payload["restock"][sku] = payload["restock"].get(sku, 0) + qty
-        task = d.new_task(TaskKind.REPLENISH, {"pod": pod_id, "station": rec.station_id, "restock": add,
-                                               "mode": "replenish", "robot": rec.id, "on_visit": True})
+        task = d.new_task(
+            TaskKind.REPLENISH,
+            {
+                "pod": pod_id,
+                "station": rec.station_id,
+                "restock": add,
+                "mode": "replenish",
+                "robot": rec.id,
+                "on_visit": True,
+            },
+        )
         d.transition(task, TaskState.ASSIGNED, "restock during station visit", rec.id)
         d.transition(task, TaskState.ACTIVE, "restocking", rec.id)
         payload.setdefault("replenish_tasks", []).append(task.id)
@@ -188,7 +236,9 @@ class G2PPlanner:
         keep = []
         for sku, qty in self.returns:
             pod_id = putaway_pod(d.inventory, sku, qty, self.capacity, busy)
-            open_st = [s for s in d.stations.values() if len(s.inbound) < self.cfg.max_inbound_per_station]
+            open_st = [
+                s for s in d.stations.values() if len(s.inbound) < self.cfg.max_inbound_per_station
+            ]
             if pod_id is None or not open_st:
                 keep.append((sku, qty))
                 continue
@@ -202,6 +252,8 @@ class G2PPlanner:
         free = [s for s in self.slots.nodes if s not in d.slot_pod and s not in d.slot_reserved]
         pod = d.pods[pod_id]
         visits = {p.id: p.visits for p in d.pods.values()}
-        slot = self.return_policy.choose(pod_id, pod.home, from_node, free, self.slots, visits, self.ctx)
+        slot = self.return_policy.choose(
+            pod_id, pod.home, from_node, free, self.slots, visits, self.ctx
+        )
         d.slot_reserved.add(slot)
         return slot

@@ -68,4 +68,3 @@ class Motion:
                 rec.adapter.move_to(int(nxt[i]))
             except CommandRejected as exc:
                 d.robot_event(rec, "command_rejected", message=str(exc))
-

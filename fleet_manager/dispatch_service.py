@@ -26,13 +26,22 @@ class StationService:
         d.g2p.restock_on_visit(rec, task.payload)
         units = sum(p["qty"] for p in task.payload["picks"])
         restock = sum(task.payload.get("restock", {}).values())
-        rec.service_left_s = units * station.spec.pick_time_s_per_unit + restock * d.config.restock_s_per_unit
+        rec.service_left_s = (
+            units * station.spec.pick_time_s_per_unit + restock * d.config.restock_s_per_unit
+        )
         rec.phase = Phase.SERVICE
         station.serving_robot = rec.id
         pod.visits += 1
         d.kpi.on_visit()
-        d.bus.emit("station", "pod_arrived", d.now_s, station_id=station.id, robot_id=rec.id,
-                   pod_id=pod.id, units=units)
+        d.bus.emit(
+            "station",
+            "pod_arrived",
+            d.now_s,
+            station_id=station.id,
+            robot_id=rec.id,
+            pod_id=pod.id,
+            units=units,
+        )
 
     def _pile_on(self, payload: dict[str, Any], station_id: str, pod_id: str) -> None:
         """Serve every other open, unreserved line of the station's orders this pod can."""
@@ -69,7 +78,9 @@ class StationService:
         station.dirty = True
         rec.slot_id = d.g2p.return_slot(pod_id, station.spec.node)
         rec.phase, rec.goal = Phase.TO_SLOT, d.site.slots[rec.slot_id].node
-        d.bus.emit("station", "pod_left", d.now_s, station_id=station.id, robot_id=rec.id, pod_id=pod_id)
+        d.bus.emit(
+            "station", "pod_left", d.now_s, station_id=station.id, robot_id=rec.id, pod_id=pod_id
+        )
 
     def _confirm(self, pick: dict[str, Any], pod_id: str, station_id: str) -> None:
         d = self.d
@@ -77,7 +88,11 @@ class StationService:
         key = (oid, i)
         d.line_reserved[key] = d.line_reserved.get(key, 0) - qty
         order = d.orders.get(oid)
-        if order is None or order.state in (OrderState.CANCELLED, OrderState.DONE, OrderState.FAILED):
+        if order is None or order.state in (
+            OrderState.CANCELLED,
+            OrderState.DONE,
+            OrderState.FAILED,
+        ):
             d.inventory.release(pod_id, sku, qty)
             return
         scan = d.scanner(pick, pod_id, station_id, d.now_s)
@@ -85,18 +100,32 @@ class StationService:
         line = order.lines[i]
         line.picked += result.picked
         d.kpi.on_units(station_id, result.picked)
-        data = {"order_id": oid, "line": i, "sku": sku, "expected": qty, "picked": result.picked,
-                "scanned_sku": scan.sku, "scanned_qty": scan.quantity, "pod_id": pod_id,
-                "station_id": station_id}
+        data = {
+            "order_id": oid,
+            "line": i,
+            "sku": sku,
+            "expected": qty,
+            "picked": result.picked,
+            "scanned_sku": scan.sku,
+            "scanned_qty": scan.quantity,
+            "pod_id": pod_id,
+            "station_id": station_id,
+        }
         if result.mismatch is None:
             d.bus.emit("pick", "confirmed", d.now_s, **data)
             return
         d.kpi.mismatches += 1
         d.bus.emit("pick", result.mismatch, d.now_s, **data)
-        d.new_task(TaskKind.EXCEPTION, {"reason": result.mismatch, **data}, priority=5, order_id=oid)
-        d.alarms.raise_alarm(f"station:{station_id}", result.mismatch, "warning",
-                             f"{result.mismatch} at station {station_id}: order {oid} line {i} "
-                             f"expected {qty} x {sku} from pod {pod_id}, scanned {scan.quantity} x {scan.sku}")
+        d.new_task(
+            TaskKind.EXCEPTION, {"reason": result.mismatch, **data}, priority=5, order_id=oid
+        )
+        d.alarms.raise_alarm(
+            f"station:{station_id}",
+            result.mismatch,
+            "warning",
+            f"{result.mismatch} at station {station_id}: order {oid} line {i} "
+            f"expected {qty} x {sku} from pod {pod_id}, scanned {scan.quantity} x {scan.sku}",
+        )
 
     def _maybe_done(self, oid: str) -> None:
         d = self.d
@@ -111,4 +140,3 @@ class StationService:
             d.stations[order.station_id].order_ids.remove(oid)
         d.kpi.on_order_done(order, d.now_s)
         d.order_event(order, "done")
-

@@ -59,15 +59,23 @@ class RobotRecord:
     def can_take_work(self) -> bool:
         s = self.status
         return (
-            self.phase == Phase.IDLE and self.task_id is None and not self.out_of_service
-            and s.online and s.error is None and not s.paused
+            self.phase == Phase.IDLE
+            and self.task_id is None
+            and not self.out_of_service
+            and s.online
+            and s.error is None
+            and not s.paused
         )
 
     @property
     def pinned(self) -> bool:
         s = self.status
         return (
-            s.busy or s.paused or not s.online or s.error is not None or s.charging
+            s.busy
+            or s.paused
+            or not s.online
+            or s.error is not None
+            or s.charging
             or self.phase == Phase.SERVICE
         )
 

@@ -90,7 +90,9 @@ class Inventory:
             if line.sku not in self.known_skus:
                 raise IntakeError(f"lines[{i}].sku", f"unknown SKU {line.sku!r}")
             if not isinstance(line.quantity, int) or line.quantity <= 0:
-                raise IntakeError(f"lines[{i}].quantity", f"must be a positive integer, got {line.quantity!r}")
+                raise IntakeError(
+                    f"lines[{i}].quantity", f"must be a positive integer, got {line.quantity!r}"
+                )
             wanted[line.sku] += line.quantity
             free = self.total_on_hand(line.sku) - self.demand.get(line.sku, 0)
             if wanted[line.sku] > free:
@@ -109,7 +111,9 @@ class Inventory:
     # ---- reservations ----------------------------------------------------------------------
     def reserve(self, pod: PodId, sku: Sku, qty: int) -> None:
         if qty <= 0 or self.available(pod, sku) < qty:
-            raise InventoryError(f"pod {pod}: cannot reserve {qty} of {sku}, {self.available(pod, sku)} free")
+            raise InventoryError(
+                f"pod {pod}: cannot reserve {qty} of {sku}, {self.available(pod, sku)} free"
+            )
         self.reserved[pod][sku] = self.reserved[pod].get(sku, 0) + qty
 
     def release(self, pod: PodId, sku: Sku, qty: int) -> None:

@@ -26,7 +26,13 @@ class KpiTracker:
         self.pod_visits = 0
         self.cycle_s: list[float] = []
         self.late_orders = 0
-        self.robot_ticks = {"working": 0, "charging": 0, "idle": 0, "blocked": 0}
+        self.robot_ticks = {
+            "working": 0,
+            "charging": 0,
+            "waiting_charger": 0,
+            "idle": 0,
+            "blocked": 0,
+        }
         self.station_ticks = 0
         self.station_serving = defaultdict(int)
         self.mismatches = 0
@@ -62,7 +68,8 @@ class KpiTracker:
         cap = sum(3600.0 / self.pick_time_s[s] for s in self.station_ids)
         cyc = np.asarray(self.cycle_s) if self.cycle_s else None
         station_idle = {
-            s: round(1.0 - self.station_serving[s] / max(1, self.station_ticks), 4) for s in self.station_ids
+            s: round(1.0 - self.station_serving[s] / max(1, self.station_ticks), 4)
+            for s in self.station_ids
         }
         return {
             "window_s": round(now_s - self.window_start_s, 3),
@@ -72,18 +79,32 @@ class KpiTracker:
             "orders_per_h": round(self.orders_done / hours, 2),
             "units_picked": units,
             "units_per_h": round(units / hours, 2),
-            "units_per_h_by_station": {s: round(self.units[s] / hours, 2) for s in self.station_ids},
+            "units_per_h_by_station": {
+                s: round(self.units[s] / hours, 2) for s in self.station_ids
+            },
             "station_capacity_units_per_h": round(cap, 2),
             "capacity_share": round(units / hours / cap, 4) if cap else 0.0,
             "pod_visits": self.pod_visits,
-            "pod_visits_per_line": round(self.pod_visits / self.lines_done, 4) if self.lines_done else None,
+            "pod_visits_per_line": round(self.pod_visits / self.lines_done, 4)
+            if self.lines_done
+            else None,
             "robot_utilisation": round(self.robot_ticks["working"] / robot_total, 4),
             "robot_idle_share": round(self.robot_ticks["idle"] / robot_total, 4),
             "robot_charging_share": round(self.robot_ticks["charging"] / robot_total, 4),
+            "robot_waiting_charger_share": round(
+                self.robot_ticks["waiting_charger"] / robot_total, 4
+            ),
+            "robot_blocked_share": round(self.robot_ticks["blocked"] / robot_total, 4),
             "station_idle_share": station_idle,
-            "station_idle_share_mean": round(float(np.mean(list(station_idle.values()))), 4) if station_idle else 0.0,
-            "cycle_time_s_p50": round(float(np.percentile(cyc, 50)), 2) if cyc is not None else None,
-            "cycle_time_s_p95": round(float(np.percentile(cyc, 95)), 2) if cyc is not None else None,
+            "station_idle_share_mean": round(float(np.mean(list(station_idle.values()))), 4)
+            if station_idle
+            else 0.0,
+            "cycle_time_s_p50": round(float(np.percentile(cyc, 50)), 2)
+            if cyc is not None
+            else None,
+            "cycle_time_s_p95": round(float(np.percentile(cyc, 95)), 2)
+            if cyc is not None
+            else None,
             "late_orders": self.late_orders,
             "pick_mismatches": self.mismatches,
             "conflicts": self.conflicts,

@@ -41,6 +41,10 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cors-origin", action="append", default=[], help="allow this origin")
     parser.add_argument("--quiet", action="store_true", help="no periodic status line")
     parser.add_argument(
+        "--webhook", action="append", default=[], help="POST every event to this URL (repeatable)"
+    )
+    parser.add_argument("--webhook-secret", default=None, help="HMAC-SHA256 key for webhooks")
+    parser.add_argument(
         "--durable-power-loss",
         action="store_true",
         help="fsync every commit (synchronous=FULL); default survives a killed process only",
@@ -57,6 +61,9 @@ def run_command(args: argparse.Namespace) -> int:
         return _fail(f"--speed must be >= 0, got {args.speed}")
     if args.orders_per_h < 0:
         return _fail(f"--orders-per-h must be >= 0, got {args.orders_per_h}")
+    for url in args.webhook:
+        if not url.startswith(("http://", "https://")):
+            return _fail(f"--webhook must be an http:// or https:// URL, got {url!r}")
     map_path = Path(args.map) if args.map else default_map_path()
     try:
         site = load_site(map_path)
@@ -103,41 +110,52 @@ def _serve(args: argparse.Namespace, site: object, store: object, sock: socket.s
     import uvicorn
 
     from fleet_manager.api.app import create_app
+    from fleet_manager.api.webhooks import WebhookSender
     from fleet_manager.runtime import Runtime, RuntimeConfig
     from fleet_manager.runtime.feed import OrderFeed
 
-    runtime = Runtime(site, store, config=RuntimeConfig(speed=args.speed, seed=args.seed))  # type: ignore[arg-type]
-    feed = OrderFeed(args.orders_per_h, seed=args.seed) if args.generate else None
-    if feed is not None:
-        runtime.add_component(feed)
-    runtime.start()
-    app = create_app(runtime, cors_origins=args.cors_origin)
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
-    server = uvicorn.Server(config)
-    host, port = sock.getsockname()[:2]
-    shown = f"[{host}]" if ":" in host else host
-    print(f"monitor: http://{shown}:{port}/   API: http://{shown}:{port}/api/v1/  (Ctrl-C stops)")
-    sys.stdout.flush()
-    stop_status = threading.Event()
-    if not args.quiet:
-        threading.Thread(
-            target=_status_loop, args=(runtime, stop_status), daemon=True, name="wcs-status"
-        ).start()
+    # Handlers first, so a signal at any point below stops cleanly. uvicorn installs its own
+    # while serving, then restores these and re-raises the signal: that only asks again.
+    stopping = threading.Event()
+    server: uvicorn.Server | None = None
 
-    # uvicorn restores the handlers it found and re-raises the signal after its own graceful
-    # shutdown; with these in place that re-raise only asks again, and the runtime still gets
-    # to flush its last tick below.
     def ask_to_stop(_sig: int, _frame: object) -> None:
-        server.should_exit = True
+        stopping.set()
+        if server is not None:
+            server.should_exit = True
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, ask_to_stop)
+    # The store's writer thread releases the GIL on every SQLite call and must win it back from
+    # the busy event loop; the default 5 ms switch interval would stall each of those calls.
+    sys.setswitchinterval(float(os.environ.get("WCS_SWITCH_INTERVAL_S", "0.0005")))
+    runtime = Runtime(site, store, config=RuntimeConfig(speed=args.speed, seed=args.seed))  # type: ignore[arg-type]
+    if args.generate:
+        runtime.add_component(OrderFeed(args.orders_per_h, seed=args.seed))
+    for url in args.webhook:
+        runtime.add_component(WebhookSender(url, secret=args.webhook_secret))
+    stop_status = threading.Event()
+    runtime.start()
     try:
-        server.run(sockets=[sock])  # SIGINT/SIGTERM: finish requests, then return
+        app = create_app(runtime, cors_origins=args.cors_origin)
+        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+        server = uvicorn.Server(config)
+        host, port = sock.getsockname()[:2]
+        shown = f"[{host}]" if ":" in host else host
+        print(
+            f"monitor: http://{shown}:{port}/   API: http://{shown}:{port}/api/v1/  (Ctrl-C stops)"
+        )
+        sys.stdout.flush()
+        if not args.quiet:
+            threading.Thread(
+                target=_status_loop, args=(runtime, stop_status), daemon=True, name="wcs-status"
+            ).start()
+        if not stopping.is_set():
+            server.run(sockets=[sock])  # SIGINT/SIGTERM: finish requests, then return
     finally:
         stop_status.set()
         runtime.stop()
-        print("wcs: stopped cleanly")
+        print("wcs: stopped cleanly", flush=True)
     return 0
 
 

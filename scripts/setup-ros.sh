@@ -73,6 +73,7 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
     >"$WS/log/last-pip.txt" 2>&1 \
     || { tail -n 40 "$WS/log/last-pip.txt" >&2; echo "setup-ros: pip install failed" >&2; exit 1; }
   echo "$want" >"$STAMP"
+  log "pip install took $((SECONDS - START_S)) s"
 else
   log "venv up to date"
 fi
@@ -97,10 +98,12 @@ export PATH="$VENV/bin:$PATH"
 mkdir -p "$WS/log"
 cd "$WS"
 log "colcon build in $WS"
+BUILD_START_S=$SECONDS
 "$VENV/bin/colcon" --log-base "$WS/log" build --merge-install \
   --base-paths "$WS/src" --build-base "$WS/build" --install-base "$WS/install" \
   --cmake-args -DPython3_EXECUTABLE="$VPY" -DBUILD_TESTING=OFF \
   --event-handlers console_cohesion- summary- status- >"$WS/log/last-build.txt" 2>&1 \
   || { tail -n 60 "$WS/log/last-build.txt" >&2; echo "setup-ros: colcon build failed" >&2; exit 1; }
 
+log "colcon build took $((SECONDS - BUILD_START_S)) s"
 log "done in $((SECONDS - START_S)) s: venv $VENV, workspace $WS/install"

@@ -26,19 +26,33 @@ class CliError(ValueError):
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("simulate", help="run the simulated warehouse headless and print KPIs")
+    p = subparsers.add_parser(
+        "simulate", help="run the simulated warehouse headless and print KPIs"
+    )
     p.add_argument("--map", default=None, help=f"site map (default: {default_map_path()})")
     p.add_argument("--robots", type=int, default=None, help="robot count (default: the map's)")
     p.add_argument("--hours", type=float, default=1.0, help="simulated hours (default 1)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--json", action="store_true", help="print one JSON object (deterministic per seed "
-                   "except its `wall_clock` key)")
-    p.add_argument("--policy", action="append", default=[], metavar="NAME=VALUE",
-                   help="G2P/allocation setting, e.g. order_station=fcfs, pod_selection=nearest, "
-                        "pod_return=turnover_zone, assignment=greedy, max_inbound_per_station=8")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object (deterministic per seed except its `wall_clock` key)",
+    )
+    p.add_argument(
+        "--policy",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="G2P/allocation setting, e.g. order_station=fcfs, pod_selection=nearest, "
+        "pod_return=turnover_zone, assignment=greedy, max_inbound_per_station=8",
+    )
     p.add_argument("--orders-per-h", type=float, default=None, help="generated order rate")
-    p.add_argument("--orders", default=None, help="YAML/JSON list of orders to submit "
-                   "({id, at_s, lines: [{sku, quantity}], priority, due_s}); replaces the stream")
+    p.add_argument(
+        "--orders",
+        default=None,
+        help="YAML/JSON list of orders to submit "
+        "({id, at_s, lines: [{sku, quantity}], priority, due_s}); replaces the stream",
+    )
     p.add_argument("--warmup-s", type=float, default=0.0, help="seconds not measured at the start")
     p.add_argument("--no-progress", action="store_true", help="never show the progress bar")
     p.set_defaults(func=handle_simulate)
@@ -75,10 +89,17 @@ def _load_orders(path: str, site_skus: set[str]) -> list[Order]:
         where = f"{path}: orders[{i}]"
         try:
             lines = [OrderLine(str(ln["sku"]), int(ln["quantity"])) for ln in raw["lines"]]
-            order = Order(str(raw["id"]), lines, float(raw.get("at_s", 0.0)),
-                          int(raw.get("priority", 0)), raw.get("due_s"))
+            order = Order(
+                str(raw["id"]),
+                lines,
+                float(raw.get("at_s", 0.0)),
+                int(raw.get("priority", 0)),
+                raw.get("due_s"),
+            )
         except (KeyError, TypeError, ValueError) as exc:
-            raise CliError(f"{where}: malformed order ({exc!r}); need id, lines[{{sku, quantity}}]") from exc
+            raise CliError(
+                f"{where}: malformed order ({exc!r}); need id, lines[{{sku, quantity}}]"
+            ) from exc
         for j, line in enumerate(lines):
             if line.sku not in site_skus:
                 raise CliError(f"{where}.lines[{j}].sku: unknown SKU {line.sku!r}")
@@ -125,9 +146,19 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
         bar.close()
     kpis = sim.kpis()
     wall = kpis.pop("wall_clock")
-    kpis["policies"] = {"assignment": config.assignment, **{
-        k: getattr(config.g2p, k) for k in ("order_station", "pod_selection", "pod_return",
-                                            "max_inbound_per_station", "order_slots_per_station")}}
+    kpis["policies"] = {
+        "assignment": config.assignment,
+        **{
+            k: getattr(config.g2p, k)
+            for k in (
+                "order_station",
+                "pod_selection",
+                "pod_return",
+                "max_inbound_per_station",
+                "order_slots_per_station",
+            )
+        },
+    }
     kpis["map"] = site.name
     kpis["seed"] = args.seed
     kpis["orders_file_rejected"] = rejected
@@ -139,11 +170,26 @@ def _table(result: dict[str, Any]) -> str:
     rows = [
         ("map / seed / robots", f"{k['map']} / {k['seed']} / {k['robots']}"),
         ("simulated time", f"{k['sim_time_s']:.0f} s (measured {k['window_s']:.0f} s)"),
-        ("orders completed", f"{k['orders_completed']} ({k['orders_per_h']} /h), open {k['orders_open']}"),
-        ("units picked", (f"{k['units_picked']} ({k['units_per_h']} /h, "
-                          f"{100 * k['capacity_share']:.1f} % of {k['station_capacity_units_per_h']} /h bound)")),
+        (
+            "orders completed",
+            f"{k['orders_completed']} ({k['orders_per_h']} /h), open {k['orders_open']}",
+        ),
+        (
+            "units picked",
+            (
+                f"{k['units_picked']} ({k['units_per_h']} /h, "
+                f"{100 * k['capacity_share']:.1f} % of {k['station_capacity_units_per_h']} /h bound)"
+            ),
+        ),
         *[(f"  units/h {s}", f"{v}") for s, v in k["units_per_h_by_station"].items()],
-        ("robot utilisation", f"{100 * k['robot_utilisation']:.1f} % (idle {100 * k['robot_idle_share']:.1f} %)"),
+        (
+            "robot utilisation",
+            (
+                f"{100 * k['robot_utilisation']:.1f} % (idle {100 * k['robot_idle_share']:.1f} %, "
+                f"charging {100 * k['robot_charging_share']:.1f} %, "
+                f"waiting for a charger {100 * k['robot_waiting_charger_share']:.1f} %)"
+            ),
+        ),
         ("station idle (mean)", f"{100 * k['station_idle_share_mean']:.1f} %"),
         ("pod visits per line", f"{k['pod_visits_per_line']}"),
         ("cycle time p50 / p95", f"{k['cycle_time_s_p50']} s / {k['cycle_time_s_p95']} s"),

@@ -33,7 +33,9 @@ class SimConfig:
 
     def __post_init__(self) -> None:
         if self.assignment not in POLICIES:
-            raise ValueError(f"assignment: unknown policy {self.assignment!r}; choose one of {', '.join(POLICIES)}")
+            raise ValueError(
+                f"assignment: unknown policy {self.assignment!r}; choose one of {', '.join(POLICIES)}"
+            )
         for name in ("short_pick_rate", "wrong_sku_rate"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
@@ -47,8 +49,14 @@ class SimConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SimConfig:
         known = {f.name for f in fields(cls)}
-        policy_names = {"order_station", "pod_selection", "pod_return", "max_inbound_per_station",
-                        "order_slots_per_station", "reorder_point_units"}
+        policy_names = {
+            "order_station",
+            "pod_selection",
+            "pod_return",
+            "max_inbound_per_station",
+            "order_slots_per_station",
+            "reorder_point_units",
+        }
         g2p = dict(data.get("g2p", {}))
         rest: dict[str, Any] = {}
         for key, value in data.items():
@@ -59,7 +67,9 @@ class SimConfig:
             elif key in known:
                 rest[key] = tuple(value) if key == "initial_soc" else value
             else:
-                raise ValueError(f"{key}: unknown simulation setting; known: {', '.join(sorted(known | policy_names))}")
+                raise ValueError(
+                    f"{key}: unknown simulation setting; known: {', '.join(sorted(known | policy_names))}"
+                )
         return cls(g2p=G2PConfig.from_dict(g2p), **rest)
 
     def dispatch(self) -> DispatchConfig:

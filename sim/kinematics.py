@@ -1,4 +1,4 @@
-"""AMR kinematics on a grid: how speed, acceleration, turns, lifts and battery map to fixed ticks."""
+"""AMR kinematics on a grid: speed, acceleration, turns, lifts and battery mapped to ticks."""
 
 from __future__ import annotations
 

@@ -177,6 +177,7 @@ def supervise(paths: RosPaths, selected: list[RosProcess], params: Path,
         _stop_all(children)
         for s, handler in old.items():
             signal.signal(s, handler)
+        print("ros-up: stopped", flush=True)
 
 
 def _stop_all(children: dict[str, subprocess.Popen[bytes]]) -> None:

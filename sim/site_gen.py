@@ -13,9 +13,19 @@ from fleet_manager.site.model import Site
 
 
 def generate_document(
-    *, blocks_x: int = 4, blocks_y: int = 3, block_len: int = 5, stations: int = 2,
-    queue_len: int = 3, robots: int = 6, chargers: int = 2, parking: int = 0, skus: int = 40,
-    fill_ratio: float = 0.85, seed: int = 0, name: str = "generated",
+    *,
+    blocks_x: int = 4,
+    blocks_y: int = 3,
+    block_len: int = 5,
+    stations: int = 2,
+    queue_len: int = 3,
+    robots: int = 6,
+    chargers: int = 2,
+    parking: int = 0,
+    skus: int = 40,
+    fill_ratio: float = 0.85,
+    seed: int = 0,
+    name: str = "generated",
 ) -> dict[str, Any]:
     """A map document: `blocks_x` x `blocks_y` storage blocks of 2 x `block_len` slots."""
     width = 2 + blocks_x * (block_len + 1) + 1
@@ -53,7 +63,9 @@ def generate_document(
         bottom[width - 3 - 2 * p] = "P"
     rows += [aisle(), bottom, list(wall)]
     # Robots start spread over the aisle rows below the stations.
-    free = [(x, y) for y, row in enumerate(rows) for x, ch in enumerate(row) if ch == "." and y >= 2]
+    free = [
+        (x, y) for y, row in enumerate(rows) for x, ch in enumerate(row) if ch == "." and y >= 2
+    ]
     step = max(1, len(free) // max(1, robots))
     starts = free[::step][:robots]
     if len(starts) < robots:
@@ -65,8 +77,14 @@ def generate_document(
         "robots": [{"id": f"AMR-{i + 1:03d}", "at": list(c)} for i, c in enumerate(starts)],
         "stations": station_defs,
         "skus": {"count": skus, "prefix": "SKU-", "classes": {"A": 0.2, "B": 0.3, "C": 0.5}},
-        "pods": {"fill_ratio": fill_ratio, "skus_per_pod": [2, 4], "units_per_sku": [10, 30],
-                 "capacity_units": 200, "seed": seed, "class_weights": {"A": 5, "B": 2, "C": 1}},
+        "pods": {
+            "fill_ratio": fill_ratio,
+            "skus_per_pod": [2, 4],
+            "units_per_sku": [10, 30],
+            "capacity_units": 200,
+            "seed": seed,
+            "class_weights": {"A": 5, "B": 2, "C": 1},
+        },
     }
 
 

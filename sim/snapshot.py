@@ -44,24 +44,39 @@ def snapshot(sim: Simulation) -> dict[str, Any]:
         x, y = site.node_xy_m(s.node)
         xy[rid] = (x, y)
         state = "fault" if s.error else "paused" if s.paused else rec.phase.value
-        robots.append({
-            "id": rid, "x_m": round(x, 3), "y_m": round(y, 3), "heading_deg": round(s.heading_deg, 1),
-            "state": state, "battery_soc": round(s.battery_soc, 4), "task_id": rec.task_id,
-            "pod_id": s.pod_id, "paused": s.paused, "error": s.error,
-            "out_of_service": rec.out_of_service, "path_ahead": _path_ahead(sim, s.node, rec.goal),
-        })
+        robots.append(
+            {
+                "id": rid,
+                "x_m": round(x, 3),
+                "y_m": round(y, 3),
+                "heading_deg": round(s.heading_deg, 1),
+                "state": state,
+                "battery_soc": round(s.battery_soc, 4),
+                "task_id": rec.task_id,
+                "pod_id": s.pod_id,
+                "paused": s.paused,
+                "error": s.error,
+                "out_of_service": rec.out_of_service,
+                "path_ahead": _path_ahead(sim, s.node, rec.goal),
+            }
+        )
     pods = []
     for pid, pod in d.pods.items():
         if pod.carried_by is not None:
             x, y = xy[pod.carried_by]
         else:
             x, y = site.node_xy_m(site.slots[pod.slot].node)
-        pods.append({"id": pid, "x_m": round(x, 3), "y_m": round(y, 3), "carried_by": pod.carried_by})
+        pods.append(
+            {"id": pid, "x_m": round(x, 3), "y_m": round(y, 3), "carried_by": pod.carried_by}
+        )
     stations = []
     for sid, st in d.stations.items():
         lane = {v: i for i, v in enumerate(st.spec.queue)}
-        queued = [r for r in d.robots.values()
-                  if r.station_id == sid and r.phase == Phase.TO_STATION and r.status.node in lane]
+        queued = [
+            r
+            for r in d.robots.values()
+            if r.station_id == sid and r.phase == Phase.TO_STATION and r.status.node in lane
+        ]
         queued.sort(key=lambda r: -lane[r.status.node])
         picking = None
         if st.serving_robot is not None:
@@ -69,8 +84,19 @@ def snapshot(sim: Simulation) -> dict[str, Any]:
             task = d.tasks.get(rec.task_id) if rec.task_id else None
             picks = task.payload.get("picks", []) if task is not None else []
             picking = picks[0]["order"] if picks else None
-        stations.append({"id": sid, "queue_robot_ids": [r.id for r in queued],
-                         "serving_robot_id": st.serving_robot,
-                         "open_order_ids": list(st.order_ids), "picking_order_id": picking})
-    return {"time_s": round(sim.now_s, 3), "robots": robots, "pods": pods, "stations": stations,
-            "kpis": sim.kpis()}
+        stations.append(
+            {
+                "id": sid,
+                "queue_robot_ids": [r.id for r in queued],
+                "serving_robot_id": st.serving_robot,
+                "open_order_ids": list(st.order_ids),
+                "picking_order_id": picking,
+            }
+        )
+    return {
+        "time_s": round(sim.now_s, 3),
+        "robots": robots,
+        "pods": pods,
+        "stations": stations,
+        "kpis": sim.kpis(),
+    }

@@ -1,4 +1,4 @@
-"""Simulation: a deterministic simulated warehouse floor driven tick by tick (see docs/simulation.md)."""
+"""Simulation: a deterministic simulated warehouse floor, tick by tick (docs/simulation.md)."""
 
 from __future__ import annotations
 
@@ -32,8 +32,13 @@ class Simulation:
     """
 
     def __init__(
-        self, site: Site, *, seed: int = 0, robots: int | None = None,
-        config: SimConfig | dict[str, Any] | None = None, bus: EventBus | None = None,
+        self,
+        site: Site,
+        *,
+        seed: int = 0,
+        robots: int | None = None,
+        config: SimConfig | dict[str, Any] | None = None,
+        bus: EventBus | None = None,
     ) -> None:
         self.site = site
         self.seed = seed
@@ -47,8 +52,13 @@ class Simulation:
         self.robots = self._make_robots(robots, rng)
         self._scan_rng = np.random.default_rng(rng.integers(2**31))
         self.dispatcher = Dispatcher(
-            site, list(self.robots.values()), bus=self.bus, alarms=self.alarms,
-            config=self.config.dispatch(), seed=int(rng.integers(2**31)), tick_s=self.tick_s,
+            site,
+            list(self.robots.values()),
+            bus=self.bus,
+            alarms=self.alarms,
+            config=self.config.dispatch(),
+            seed=int(rng.integers(2**31)),
+            tick_s=self.tick_s,
             scanner=self._scan,
         )
         rate = self.config.orders_per_h
@@ -57,14 +67,22 @@ class Simulation:
             cap = sum(3600.0 / s.pick_time_s_per_unit for s in site.stations.values())
             rate = 1.3 * cap / units_per_order
         self.orders_per_h = rate
-        self.stream = OrderStream(site, int(rng.integers(2**31)), rate, mean_lines=self.config.mean_lines,
-                                  max_qty=self.config.max_qty, due_after_s=self.config.due_after_s)
+        self.stream = OrderStream(
+            site,
+            int(rng.integers(2**31)),
+            rate,
+            mean_lines=self.config.mean_lines,
+            max_qty=self.config.max_qty,
+            due_after_s=self.config.due_after_s,
+        )
         self._returns_rng = np.random.default_rng(rng.integers(2**31))
         self._next_return_s = self._return_gap()
         self._warm = self.config.warmup_s <= 0
         self.wall_s = 0.0
 
-    def _make_robots(self, count: int | None, rng: np.random.Generator) -> dict[str, SimulatedRobot]:
+    def _make_robots(
+        self, count: int | None, rng: np.random.Generator
+    ) -> dict[str, SimulatedRobot]:
         specs = [(r.id, r.start) for r in self.site.robots]
         n = len(specs) if count is None else count
         if n < 0:
@@ -72,17 +90,23 @@ class Simulation:
         specs = specs[:n]
         if n > len(specs):  # more robots than the map places: spread them over free aisle cells
             used = {node for _, node in specs}
-            aisles = [v for v, k in self.site.graph.nodes(data="kind") if k == "aisle" and v not in used]
+            aisles = [
+                v for v, k in self.site.graph.nodes(data="kind") if k == "aisle" and v not in used
+            ]
             if n - len(specs) > len(aisles):
-                raise ValueError(f"robots: {n} do not fit, the map has {len(aisles) + len(specs)} free cells")
+                raise ValueError(
+                    f"robots: {n} do not fit, the map has {len(aisles) + len(specs)} free cells"
+                )
             extra = rng.choice(np.asarray(aisles), size=n - len(specs), replace=False)
             specs += [(f"AMR-X{i + 1:03d}", int(v)) for i, v in enumerate(sorted(extra.tolist()))]
         lo, hi = self.config.initial_soc
         socs = rng.uniform(lo, hi, size=n)
-        return {rid: SimulatedRobot(rid, node, self.site, self.ticks, soc=float(socs[i]))
-                for i, (rid, node) in enumerate(specs)}
+        return {
+            rid: SimulatedRobot(rid, node, self.site, self.ticks, soc=float(socs[i]))
+            for i, (rid, node) in enumerate(specs)
+        }
 
-    # ---- state the API reads ----------------------------------------------------------------------
+    # ---- state the API reads ---------------------------------------------------------------------
     @property
     def orders(self) -> dict[str, Order]:
         return self.dispatcher.orders
@@ -95,7 +119,7 @@ class Simulation:
     def inventory(self) -> Any:
         return self.dispatcher.inventory
 
-    # ---- commands ---------------------------------------------------------------------------------
+    # ---- commands --------------------------------------------------------------------------------
     def submit_order(self, order: Order) -> None:
         self.dispatcher.now_s = self.now_s
         self.dispatcher.submit_order(order)
@@ -128,7 +152,9 @@ class Simulation:
         robot.set_fault(code)
         rec = self.dispatcher.robots[robot_id]
         rec.status = robot.status()
-        alarm = self.alarms.raise_alarm(f"robot:{robot_id}", code, "error", message or f"robot {robot_id}: {code}")
+        alarm = self.alarms.raise_alarm(
+            f"robot:{robot_id}", code, "error", message or f"robot {robot_id}: {code}"
+        )
         rec.fault_alarm_id = alarm.id
         return alarm
 
@@ -138,7 +164,7 @@ class Simulation:
             raise UnknownResource(f"unknown robot id {robot_id!r}")
         robot.clear_fault()
 
-    # ---- time -------------------------------------------------------------------------------------
+    # ---- time ------------------------------------------------------------------------------------
     def step(self) -> None:
         """Advance one tick: new orders and returns, one dispatcher step, robots move."""
         started = time.perf_counter()
@@ -164,21 +190,25 @@ class Simulation:
         while self.now_s < t_s - 1e-9:
             self.step()
 
-    # ---- reports ----------------------------------------------------------------------------------
+    # ---- reports ---------------------------------------------------------------------------------
     def kpis(self) -> dict[str, Any]:
         """Deterministic KPIs, plus `wall_clock` (machine-dependent, excluded from comparisons)."""
         d = self.dispatcher
-        report = d.kpi.report(self.now_s, sum(1 for o in self.orders.values() if o.state in ("open", "in_progress")))
+        report = d.kpi.report(
+            self.now_s, sum(1 for o in self.orders.values() if o.state in ("open", "in_progress"))
+        )
         report["sim_time_s"] = round(self.now_s, 3)
         report["robots"] = len(self.robots)
-        report["wall_clock"] = {"wall_s": round(self.wall_s, 3),
-                                "sim_s_per_wall_s": round(self.now_s / self.wall_s, 1) if self.wall_s else None}
+        report["wall_clock"] = {
+            "wall_s": round(self.wall_s, 3),
+            "sim_s_per_wall_s": round(self.now_s / self.wall_s, 1) if self.wall_s else None,
+        }
         return report
 
     def snapshot(self) -> dict[str, Any]:
         return snapshot(self)
 
-    # ---- internals --------------------------------------------------------------------------------
+    # ---- internals -------------------------------------------------------------------------------
     def _scan(self, pick: dict[str, Any], pod: str, station: str, now_s: float) -> ScanEvent:
         sku, qty = pick["sku"], pick["qty"]
         u = self._scan_rng.random()

@@ -88,7 +88,9 @@ def test_cost_matrix_is_travel_time_plus_wait_minus_bonus() -> None:
 
 def test_battery_rule_robot_never_takes_a_task_it_cannot_finish() -> None:
     graph = _line_graph(200)
-    model = RobotModel(battery_wh=100.0, drain_moving_w=3600.0, reserve_soc=0.1)  # 1 Wh per cell-second
+    model = RobotModel(
+        battery_wh=100.0, drain_moving_w=3600.0, reserve_soc=0.1
+    )  # 1 Wh per cell-second
     costs = CostModel(graph, model, tick_s=1.0, charger_nodes=[0])
     # Task: drive 0 -> 40, work 40 more cells, end at node 80, then 80 cells back to the charger.
     task = TaskView("t", 40, 80, work_cells=40.0)

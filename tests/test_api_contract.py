@@ -141,6 +141,14 @@ CASES: dict[tuple[str, str], dict[int, Call]] = {
         413: as_("technician", "POST", "/api/v1/alarms/A-000001/ack", **_json(BIG)),
         422: as_("technician", "POST", "/api/v1/alarms/A-000001/ack", json={"note": 5}),
     },
+    ("post", "/api/v1/sim/robots/{robot_id}/fault"): {
+        400: as_("technician", "POST", "/api/v1/sim/robots/AMR-02/fault", **_json(b"{")),
+        401: anon("POST", "/api/v1/sim/robots/AMR-02/fault"),
+        403: as_("wms", "POST", "/api/v1/sim/robots/AMR-02/fault", json={}),
+        404: as_("technician", "POST", "/api/v1/sim/robots/NOPE/fault", json={}),
+        413: as_("technician", "POST", "/api/v1/sim/robots/AMR-02/fault", **_json(BIG)),
+        422: as_("technician", "POST", "/api/v1/sim/robots/AMR-02/fault", json={"code": ""}),
+    },
     ("get", "/api/v1/inventory/skus/{sku}"): {
         401: anon("GET", "/api/v1/inventory/skus/SKU-0001"),
         404: as_("viewer", "GET", "/api/v1/inventory/skus/NOPE"),

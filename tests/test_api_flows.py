@@ -136,6 +136,12 @@ BAD_ORDERS = [
         "unknown_location",
         "station_id",
     ),
+    (
+        {"lines": [{"sku": "SKU-0001", "quantity": 99_999}]},
+        422,
+        "insufficient_stock",
+        "lines[0].quantity",
+    ),
     ({"lines": []}, 422, "invalid_value", "lines"),
     ({"items": []}, 422, "missing_field", "lines"),
     (

@@ -70,6 +70,8 @@ def test_run_creates_first_tokens_once_serves_and_stops_cleanly(tmp_path):
             f"{url}api/v1/me", headers={"Authorization": f"Bearer {tokens['technician']}"}
         )
         assert me.json()["role"] == "technician"
+        page = httpx.get(url, follow_redirects=True)  # the monitor is served at /
+        assert page.status_code == 200 and "text/html" in page.headers["content-type"]
         viewer = {"Authorization": f"Bearer {tokens['viewer']}"}
 
         def generated() -> list:

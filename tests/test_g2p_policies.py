@@ -36,20 +36,24 @@ def stations() -> list[StationView]:
 
 
 def test_fcfs_oldest_first_to_least_loaded() -> None:
-    out = ORDER_STATION_POLICIES["fcfs"]().assign([order("o1", "C"), order("o2", "A")], stations(), ctx())
+    out = ORDER_STATION_POLICIES["fcfs"]().assign(
+        [order("o1", "C"), order("o2", "A")], stations(), ctx()
+    )
     assert out == [("o1", "S1"), ("o2", "S2")]
 
 
 def test_pod_overlap_prefers_stations_wanting_the_same_skus() -> None:
     out = ORDER_STATION_POLICIES["pod_overlap"]().assign(
-        [order("o1", "C"), order("o2", "A", "B")], stations(), ctx())
+        [order("o1", "C"), order("o2", "A", "B")], stations(), ctx()
+    )
     assert sorted(out) == [("o1", "S2"), ("o2", "S1")]
 
 
 def test_due_time_serves_the_earliest_due_first_and_queue_control_reroutes() -> None:
     sts = [StationView("S1", 0, 1), StationView("S2", 19, 5, inbound=8, max_inbound=8)]
     out = ORDER_STATION_POLICIES["due_time"]().assign(
-        [order("late", "A", due=500.0), order("soon", "A", due=100.0)], sts, ctx())
+        [order("late", "A", due=500.0), order("soon", "A", due=100.0)], sts, ctx()
+    )
     assert out == [("soon", "S1")]  # S1 has one slot; S2 is full of inbound robots
 
 
@@ -103,7 +107,10 @@ def test_pod_return_policies() -> None:
     orig = POD_RETURN_POLICIES["original"]()
     assert orig.choose("cold", "L4", 0, free, slots, visits, ctx()) == "L4"
     assert orig.choose("cold", "L1", 0, free, slots, visits, ctx()) == "L2"  # home taken: nearest
-    assert POD_RETURN_POLICIES["nearest_free"]().choose("cold", "L4", 0, free, slots, visits, ctx()) == "L2"
+    assert (
+        POD_RETURN_POLICIES["nearest_free"]().choose("cold", "L4", 0, free, slots, visits, ctx())
+        == "L2"
+    )
     zone = POD_RETURN_POLICIES["turnover_zone"]()
     assert zone.choose("cold", "L1", 0, free, slots, visits, ctx()) == "L3"  # C zone, nearest there
     assert zone.choose("hot", "L4", 0, ["L1", "L3"], slots, visits, ctx()) == "L1"

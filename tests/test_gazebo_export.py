@@ -120,7 +120,10 @@ def test_committed_bringup_bridge_config_is_the_generated_one(tmp_path: Path) ->
 
 
 @pytest.mark.skipif(IGN is None, reason="`ign` (Debian ignition-tools + sdformat) not installed")
-@pytest.mark.parametrize("map_path", MAPS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("map_path", [
+    pytest.param(MAPS[0], id="demo", marks=pytest.mark.slow),  # ~500 links: 10-30 s in ign
+    pytest.param(MAPS[1], id="tiny"),
+])
 def test_ign_sdf_check_accepts_the_world(map_path: Path, tmp_path: Path) -> None:
     result = subprocess.run(
         [*[sys.executable, "-m", "fleet_manager.cli"], "export-gazebo", "--map", str(map_path),

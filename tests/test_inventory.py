@@ -74,8 +74,18 @@ def test_intake_rejects_unknown_sku_and_too_many_units_and_changes_nothing() -> 
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["P1", "P2"]), st.sampled_from(["A", "B"]),
-                          st.integers(1, 4), st.integers(0, 5), st.booleans()), max_size=30))
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["P1", "P2"]),
+            st.sampled_from(["A", "B"]),
+            st.integers(1, 4),
+            st.integers(0, 5),
+            st.booleans(),
+        ),
+        max_size=30,
+    )
+)
 def test_quantities_never_go_negative(ops: list[tuple[str, str, int, int, bool]]) -> None:
     inv = _inv()
     for pod, sku, qty, scanned, wrong in ops:

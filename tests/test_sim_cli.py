@@ -17,8 +17,14 @@ MAPS = Path(__file__).resolve().parents[1] / "maps"
 
 def _run(args: list[str], hash_seed: str = "0") -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONHASHSEED": hash_seed}  # set/dict order must not leak into results
-    return subprocess.run([sys.executable, "-m", "fleet_manager.cli", "simulate", *args],
-                          check=False, capture_output=True, text=True, timeout=120, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "fleet_manager.cli", "simulate", *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
 
 
 def test_json_is_identical_for_identical_seeds() -> None:
@@ -33,12 +39,31 @@ def test_json_is_identical_for_identical_seeds() -> None:
 
 
 def test_table_output_and_policies(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["simulate", "--map", str(MAPS / "tiny.yaml"), "--hours", "0.05", "--policy",
-                 "order_station=fcfs", "--policy", "pod_selection=nearest", "--robots", "2"])
+    code = main(
+        [
+            "simulate",
+            "--map",
+            str(MAPS / "tiny.yaml"),
+            "--hours",
+            "0.05",
+            "--policy",
+            "order_station=fcfs",
+            "--policy",
+            "pod_selection=nearest",
+            "--robots",
+            "2",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0
-    for label in ("orders completed", "units picked", "robot utilisation", "cycle time p50 / p95",
-                  "collisions", "sim s per wall s"):
+    for label in (
+        "orders completed",
+        "units picked",
+        "robot utilisation",
+        "cycle time p50 / p95",
+        "collisions",
+        "sim s per wall s",
+    ):
         assert label in out
 
 
@@ -50,22 +75,27 @@ def test_table_output_and_policies(capsys: pytest.CaptureFixture[str]) -> None:
         (["--hours", "0"], "--hours must be > 0"),
     ],
 )
-def test_bad_options_exit_2_with_one_line(extra: list[str], message: str,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_options_exit_2_with_one_line(
+    extra: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     code = main(["simulate", "--map", str(MAPS / "tiny.yaml"), *extra])
     err = capsys.readouterr().err
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
 
 
-def test_malformed_map_and_unknown_sku_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_malformed_map_and_unknown_sku_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\ncell_size_m: -1\nlayout: |\n  #Z#\n")
     assert main(["simulate", "--map", str(bad)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "bad.yaml" in err[0]
     orders = tmp_path / "orders.yaml"
-    orders.write_text("- {id: O1, at_s: 0, lines: [{sku: SKU-A, quantity: 1}]}\n"
-                      "- {id: O2, at_s: 5, lines: [{sku: SKU-NOPE, quantity: 1}]}\n")
+    orders.write_text(
+        "- {id: O1, at_s: 0, lines: [{sku: SKU-A, quantity: 1}]}\n"
+        "- {id: O2, at_s: 5, lines: [{sku: SKU-NOPE, quantity: 1}]}\n"
+    )
     assert main(["simulate", "--map", str(MAPS / "tiny.yaml"), "--orders", str(orders)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "orders[1].lines[0].sku: unknown SKU 'SKU-NOPE'" in err[0]
@@ -73,10 +103,26 @@ def test_malformed_map_and_unknown_sku_exit_2(tmp_path: Path, capsys: pytest.Cap
 
 def test_orders_file_is_replayed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     orders = tmp_path / "orders.json"
-    orders.write_text(json.dumps([{"id": "O1", "at_s": 0, "lines": [{"sku": "SKU-A", "quantity": 2}]},
-                                  {"id": "O2", "at_s": 30, "lines": [{"sku": "SKU-B", "quantity": 1}]}]))
-    code = main(["simulate", "--map", str(MAPS / "tiny.yaml"), "--hours", "0.1", "--json",
-                 "--orders", str(orders)])
+    orders.write_text(
+        json.dumps(
+            [
+                {"id": "O1", "at_s": 0, "lines": [{"sku": "SKU-A", "quantity": 2}]},
+                {"id": "O2", "at_s": 30, "lines": [{"sku": "SKU-B", "quantity": 1}]},
+            ]
+        )
+    )
+    code = main(
+        [
+            "simulate",
+            "--map",
+            str(MAPS / "tiny.yaml"),
+            "--hours",
+            "0.1",
+            "--json",
+            "--orders",
+            str(orders),
+        ]
+    )
     result = json.loads(capsys.readouterr().out)
     assert code == 0
     assert result["kpis"]["orders_completed"] == 2 and result["kpis"]["units_picked"] == 3

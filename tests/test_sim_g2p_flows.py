@@ -39,7 +39,11 @@ def test_returns_are_put_away_on_a_pod_with_room(tiny: Site) -> None:
     sim = Simulation(tiny, seed=3, config={"orders_per_h": 0, "returns_per_h": 60})
     before = {s: sum(sim.inventory.qty(p, s) for p in tiny.pods) for s in tiny.skus}
     sim.run_until(900.0)
-    putaways = [t for t in sim.tasks.values() if t.kind == TaskKind.REPLENISH and t.payload.get("mode") == "putaway"]
+    putaways = [
+        t
+        for t in sim.tasks.values()
+        if t.kind == TaskKind.REPLENISH and t.payload.get("mode") == "putaway"
+    ]
     done = [t for t in putaways if t.state == TaskState.DONE]
     assert done
     added = sum(sum(t.payload["restock"].values()) for t in done)
@@ -84,3 +88,34 @@ def test_battery_rules_under_load() -> None:
     charging = [r for r in sim.dispatcher.robots.values() if r.phase == Phase.CHARGING]
     users = [u for u in sim.dispatcher.charger_user.values() if u is not None]
     assert len(charging) <= len(site.chargers) and len(set(users)) == len(users)
+
+
+def test_parking_spot_is_held_while_parked_and_freed_on_cancel_or_new_work(tiny: Site) -> None:
+    from fleet_manager.domain import Task
+
+    sim = Simulation(tiny, seed=0, config={"orders_per_h": 0})
+    d = sim.dispatcher
+    sim.command_robot("R03", "park")
+    sim.run_until(120.0)
+    assert d.park_user["PK1"] == "R03" and d.robots["R03"].phase == Phase.IDLE
+    # a second park request for another robot waits: the only spot is held
+    sim.submit_task(Task("P-9", TaskKind.PARK, sim.now_s, payload={"robot": "R01"}))
+    sim.run_until(150.0)
+    assert sim.tasks["P-9"].state == TaskState.QUEUED
+    sim.cancel_task("P-9")
+    # when every other robot is out of service, R03 takes the next order and frees its spot
+    for rid in ("R01", "R02"):
+        sim.command_robot(rid, "out_of_service")
+    sim.submit_order(Order("PK", [OrderLine("SKU-C", 1)], sim.now_s))
+    sim.run_until(200.0)
+    assert d.park_user["PK1"] is None
+    sim.command_robot("R01", "in_service")
+    sim.command_robot("R01", "park")
+    sim.step()
+    sim.step()
+    park = next(
+        t for t in sim.tasks.values() if t.kind == TaskKind.PARK and t.payload["robot"] == "R01"
+    )
+    assert park.state == TaskState.ASSIGNED and d.park_user["PK1"] == "R01"
+    sim.cancel_task(park.id)
+    assert d.park_user["PK1"] is None and d.robots["R01"].phase == Phase.IDLE

@@ -39,7 +39,9 @@ def test_same_seed_same_kpis_and_events(tiny: Site) -> None:
     for _ in range(2):
         bus = EventBus()
         events: list[str] = []
-        bus.subscribe(lambda e, ev=events: ev.append(json.dumps(e.as_dict(), sort_keys=True, default=str)))
+        bus.subscribe(
+            lambda e, ev=events: ev.append(json.dumps(e.as_dict(), sort_keys=True, default=str))
+        )
         sim = Simulation(tiny, seed=7, bus=bus)
         sim.run_until(900.0)
         runs.append((_kpis(sim), events))
@@ -67,8 +69,18 @@ def test_demo_runs_without_collisions_and_picks(demo: Site) -> None:
     snap = sim.snapshot()
     json.dumps(snap)
     assert len(snap["robots"]) == len(demo.robots) and len(snap["stations"]) == 4
-    assert {"id", "x_m", "y_m", "heading_deg", "state", "battery_soc", "task_id", "pod_id", "paused",
-            "path_ahead"} <= set(snap["robots"][0])
+    assert {
+        "id",
+        "x_m",
+        "y_m",
+        "heading_deg",
+        "state",
+        "battery_soc",
+        "task_id",
+        "pod_id",
+        "paused",
+        "path_ahead",
+    } <= set(snap["robots"][0])
 
 
 def test_submitted_orders_complete(tiny: Site) -> None:
@@ -111,15 +123,21 @@ def test_wrong_sku_keeps_the_line_open(tiny: Site) -> None:
     sim = Simulation(tiny, seed=0, config={"orders_per_h": 0, "wrong_sku_rate": 1.0})
     sim.submit_order(Order("W1", [OrderLine("SKU-C", 1)], 0.0))
     sim.run_until(300.0)
-    assert sim.orders["W1"].lines[0].picked == 0 and sim.orders["W1"].state == OrderState.IN_PROGRESS
+    assert (
+        sim.orders["W1"].lines[0].picked == 0 and sim.orders["W1"].state == OrderState.IN_PROGRESS
+    )
     assert any(t.payload.get("reason") == "wrong_sku" for t in sim.tasks.values())
 
 
 def test_pause_stops_the_robot_at_once_and_resume_moves_it(demo: Site) -> None:
     sim = Simulation(demo, seed=2)
     sim.run_until(60.0)
-    rid = next(r for r, rec in sim.dispatcher.robots.items()
-               if rec.phase in (Phase.TO_POD, Phase.TO_STATION, Phase.TO_SLOT) and rec.goal != rec.status.node)
+    rid = next(
+        r
+        for r, rec in sim.dispatcher.robots.items()
+        if rec.phase in (Phase.TO_POD, Phase.TO_STATION, Phase.TO_SLOT)
+        and rec.goal != rec.status.node
+    )
     sim.command_robot(rid, "pause")
     node = sim.robots[rid].node
     for _ in range(30):

@@ -51,7 +51,11 @@ def test_terminal_states_are_final_and_assign_needs_a_resource() -> None:
 def test_simulation_publishes_every_task_transition_once() -> None:
     bus = EventBus()
     seen: list[tuple[str, str, str]] = []
-    bus.subscribe(lambda e: seen.append((e.data["task_id"], e.kind, e.data["state"])) if e.topic == "task" else None)
+    bus.subscribe(
+        lambda e: (
+            seen.append((e.data["task_id"], e.kind, e.data["state"])) if e.topic == "task" else None
+        )
+    )
     sim = Simulation(generate_site(robots=4), seed=1, bus=bus)
     sim.run_until(400.0)
     assert sim.tasks, "the order stream should have created tasks"
@@ -61,4 +65,6 @@ def test_simulation_publishes_every_task_transition_once() -> None:
         assert published[0] == "created"
         assert published[1:] == [ev.to_state.value for ev in task.history[1:]]
     done = [t for t in sim.tasks.values() if t.state == TaskState.DONE]
-    assert done and all([e.to_state for e in t.history][:2] == [TaskState.QUEUED, TaskState.ASSIGNED] for t in done)
+    assert done and all(
+        [e.to_state for e in t.history][:2] == [TaskState.QUEUED, TaskState.ASSIGNED] for t in done
+    )

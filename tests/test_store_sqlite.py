@@ -132,3 +132,10 @@ def test_list_orders_filters_and_pages(store):
     assert [o.id for o in page2] == ["O-3", "O-4", "O-5"]
     assert [o.id for o in store.list_orders(OrderQuery(sku="SKU-2"))[0]] == ["O-1", "O-3", "O-5"]
     assert [o.id for o in store.list_orders(OrderQuery(min_priority=5))[0]] == ["O-5", "O-6"]
+
+
+def test_generated_ids_skip_ids_a_client_chose(store):
+    store.create_order(order("WO-00000001"), None).result()
+    assert store.create_order(order(), None).result().body["id"] == "WO-00000002"
+    store.create_order(order("WO-00000003"), None).result()
+    assert store.create_order(order(), None).result().body["id"] == "WO-00000004"

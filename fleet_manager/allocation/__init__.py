@@ -17,6 +17,15 @@ from fleet_manager.allocation.policies import (
 )
 
 __all__ = [
-    "INFEASIBLE", "POLICIES", "AssignmentPolicy", "BatchOptimal", "CostModel", "FirstComeNearest",
-    "GreedyCheapest", "RobotView", "TaskView", "make_assignment_policy", "needs_charge",
+    "INFEASIBLE",
+    "POLICIES",
+    "AssignmentPolicy",
+    "BatchOptimal",
+    "CostModel",
+    "FirstComeNearest",
+    "GreedyCheapest",
+    "RobotView",
+    "TaskView",
+    "make_assignment_policy",
+    "needs_charge",
 ]

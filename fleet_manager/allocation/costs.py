@@ -44,14 +44,17 @@ class TaskView:
 class CostModel:
     """Builds robot x task cost matrices (seconds) on one motion graph, vectorised with numpy."""
 
-    def __init__(self, graph: MotionGraph, model: RobotModel, tick_s: float, charger_nodes: list[NodeId]):
+    def __init__(
+        self, graph: MotionGraph, model: RobotModel, tick_s: float, charger_nodes: list[NodeId]
+    ):
         self.graph = graph
         self.model = model
         self.tick_s = tick_s
         self.wh_per_cell = model.drain_moving_w * tick_s / 3600.0
         if charger_nodes:
             tables = graph.lookup(
-                np.asarray(charger_nodes), np.broadcast_to(np.arange(graph.n), (len(charger_nodes), graph.n))
+                np.asarray(charger_nodes),
+                np.broadcast_to(np.arange(graph.n), (len(charger_nodes), graph.n)),
             )
             self.to_charger_cells = tables.min(axis=0).astype(np.float64)
         else:
@@ -63,7 +66,9 @@ class CostModel:
         pickups = np.asarray(pickups, dtype=np.int64)
         if robot_nodes.size == 0 or pickups.size == 0:
             return np.zeros((robot_nodes.size, pickups.size))
-        hops = self.graph.lookup(pickups, np.broadcast_to(robot_nodes, (pickups.size, robot_nodes.size)))
+        hops = self.graph.lookup(
+            pickups, np.broadcast_to(robot_nodes, (pickups.size, robot_nodes.size))
+        )
         out = hops.T.astype(np.float64)
         out[hops.T >= UNREACHABLE] = np.inf
         return out
@@ -86,7 +91,9 @@ class CostModel:
         """(R, T) cost in seconds; INFEASIBLE where unreachable or the battery forbids it."""
         if not robots or not tasks:
             return np.zeros((len(robots), len(tasks)))
-        travel = self.travel_cells(np.array([r.node for r in robots]), np.array([t.pickup for t in tasks]))
+        travel = self.travel_cells(
+            np.array([r.node for r in robots]), np.array([t.pickup for t in tasks])
+        )
         energy = self.energy_wh(travel, tasks)
         ok = np.isfinite(travel) & self.feasible(np.array([r.soc for r in robots]), energy)
         extra = np.array([t.wait_s - t.bonus_s for t in tasks], dtype=np.float64)

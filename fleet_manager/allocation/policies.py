@@ -93,4 +93,6 @@ def make_assignment_policy(name: str) -> AssignmentPolicy:
     try:
         return POLICIES[name]()
     except KeyError:
-        raise ValueError(f"unknown assignment policy {name!r}; choose one of {', '.join(POLICIES)}") from None
+        raise ValueError(
+            f"unknown assignment policy {name!r}; choose one of {', '.join(POLICIES)}"
+        ) from None

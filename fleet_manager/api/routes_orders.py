@@ -56,7 +56,7 @@ def _created(body: dict[str, Any], replayed: bool, location: str) -> JSONRespons
 )
 async def create_order(body: OrderIn, request: Request, caller: Wms, key: IdemKey = None):
     rt = runtime(request)
-    check_order(rt.site, body)
+    check_order(rt.site, body, rt.free_units)
     claim = claim_for(key, caller, "orders", body)
     record = OrderRecord(
         id=body.id or "",

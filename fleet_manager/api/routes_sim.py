@@ -25,7 +25,7 @@ class FaultIn(BaseModel):
 
 @router.post(
     "/robots/{robot_id}/fault",
-    responses=documented(400, 401, 403, 404, 409, 413, 422),
+    responses=documented(400, 401, 403, 404, 413, 422),
     summary="Fault a simulated robot: it stops and an error alarm is raised",
 )
 async def inject_fault(
@@ -33,7 +33,9 @@ async def inject_fault(
 ) -> dict[str, Any]:
     rt = runtime(request)
     if not callable(getattr(rt.sim, "inject_fault", None)):
-        raise ApiError(409, "not_simulated", "the runtime drives no simulation: no faults to inject")
+        raise ApiError(
+            409, "not_simulated", "the runtime drives no simulation: no faults to inject"
+        )
     fault = body or FaultIn()
     alarm = await await_runtime(
         rt.call(lambda sim: sim.inject_fault(robot_id, fault.code, fault.message or "").as_dict()),

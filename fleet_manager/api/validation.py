@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fleet_manager.api.errors import ApiError
@@ -14,11 +15,22 @@ def _unknown(code: str, field: str, reason: str) -> ApiError:
     return ApiError(422, code, reason, field)
 
 
-def check_order(site: Site, body: OrderIn) -> None:
+def check_order(site: Site, body: OrderIn, free_units: Callable[[str], int | None]) -> None:
     known = site.skus
+    wanted: dict[str, int] = {}
     for i, line in enumerate(body.lines):
         if known and line.sku not in known:
             raise _unknown("unknown_sku", f"lines[{i}].sku", f"unknown SKU {line.sku!r}")
+        wanted[line.sku] = wanted.get(line.sku, 0) + line.quantity
+        free = free_units(line.sku)
+        if free is not None and wanted[line.sku] > free:
+            raise ApiError(
+                422,
+                "insufficient_stock",
+                f"{wanted[line.sku]} units of {line.sku} wanted, the site holds {free} not yet"
+                " promised to other orders",
+                f"lines[{i}].quantity",
+            )
     if body.station_id is not None and body.station_id not in site.stations:
         raise _unknown(
             "unknown_location", "station_id", f"unknown pick station {body.station_id!r}"

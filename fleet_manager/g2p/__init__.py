@@ -32,7 +32,9 @@ class G2PConfig:
         ):
             value = getattr(self, name)
             if value not in table:
-                raise ValueError(f"{name}: unknown policy {value!r}; choose one of {', '.join(table)}")
+                raise ValueError(
+                    f"{name}: unknown policy {value!r}; choose one of {', '.join(table)}"
+                )
         for name in ("max_inbound_per_station", "order_slots_per_station"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: must be at least 1, got {getattr(self, name)}")
@@ -42,7 +44,9 @@ class G2PConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ValueError(f"{unknown[0]}: unknown g2p setting; known: {', '.join(sorted(known))}")
+            raise ValueError(
+                f"{unknown[0]}: unknown g2p setting; known: {', '.join(sorted(known))}"
+            )
         return cls(**data)  # type: ignore[arg-type]
 
     def policies(self) -> tuple[OrderStationPolicy, PodSelectionPolicy, PodReturnPolicy]:
@@ -54,7 +58,15 @@ class G2PConfig:
 
 
 __all__ = [
-    "ORDER_STATION_POLICIES", "POD_RETURN_POLICIES", "POD_SELECTION_POLICIES", "G2PConfig",
-    "G2PContext", "OrderStationPolicy", "PodChoice", "PodReturnPolicy", "PodSelectionPolicy",
-    "PodView", "StationView",
+    "ORDER_STATION_POLICIES",
+    "POD_RETURN_POLICIES",
+    "POD_SELECTION_POLICIES",
+    "G2PConfig",
+    "G2PContext",
+    "OrderStationPolicy",
+    "PodChoice",
+    "PodReturnPolicy",
+    "PodSelectionPolicy",
+    "PodView",
+    "StationView",
 ]

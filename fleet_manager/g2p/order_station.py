@@ -15,7 +15,9 @@ class OrderStationPolicy(Protocol):
 
     name: str
 
-    def assign(self, orders: list[Order], stations: list[StationView], ctx: G2PContext) -> Assignment: ...
+    def assign(
+        self, orders: list[Order], stations: list[StationView], ctx: G2PContext
+    ) -> Assignment: ...
 
 
 def _open_stations(stations: list[StationView]) -> list[StationView]:
@@ -38,7 +40,9 @@ class FirstCome:
 
     name = "fcfs"
 
-    def assign(self, orders: list[Order], stations: list[StationView], ctx: G2PContext) -> Assignment:
+    def assign(
+        self, orders: list[Order], stations: list[StationView], ctx: G2PContext
+    ) -> Assignment:
         out: Assignment = []
         for order in orders:
             open_ = _open_stations(stations)
@@ -62,7 +66,9 @@ class PodOverlap:
     def __init__(self, lookahead: int = 24):
         self.lookahead = lookahead
 
-    def assign(self, orders: list[Order], stations: list[StationView], ctx: G2PContext) -> Assignment:
+    def assign(
+        self, orders: list[Order], stations: list[StationView], ctx: G2PContext
+    ) -> Assignment:
         out: Assignment = []
         pending = list(orders)
         while pending:
@@ -90,7 +96,9 @@ class DueTime:
 
     name = "due_time"
 
-    def assign(self, orders: list[Order], stations: list[StationView], ctx: G2PContext) -> Assignment:
+    def assign(
+        self, orders: list[Order], stations: list[StationView], ctx: G2PContext
+    ) -> Assignment:
         ranked = sorted(
             orders, key=lambda o: (o.due_s is None, o.due_s or 0.0, -o.priority, o.created_s)
         )
@@ -102,7 +110,9 @@ class RandomStation:
 
     name = "random"
 
-    def assign(self, orders: list[Order], stations: list[StationView], ctx: G2PContext) -> Assignment:
+    def assign(
+        self, orders: list[Order], stations: list[StationView], ctx: G2PContext
+    ) -> Assignment:
         out: Assignment = []
         pending = list(orders)
         while pending:

@@ -43,8 +43,14 @@ class PodReturnPolicy(Protocol):
     name: str
 
     def choose(
-        self, pod: PodId, home: SlotId, from_node: NodeId, free: list[SlotId], slots: SlotTable,
-        pod_visits: dict[PodId, int], ctx: G2PContext,
+        self,
+        pod: PodId,
+        home: SlotId,
+        from_node: NodeId,
+        free: list[SlotId],
+        slots: SlotTable,
+        pod_visits: dict[PodId, int],
+        ctx: G2PContext,
     ) -> SlotId: ...
 
 
@@ -62,8 +68,14 @@ class OriginalSlot:
     name = "original"
 
     def choose(
-        self, pod: PodId, home: SlotId, from_node: NodeId, free: list[SlotId], slots: SlotTable,
-        pod_visits: dict[PodId, int], ctx: G2PContext,
+        self,
+        pod: PodId,
+        home: SlotId,
+        from_node: NodeId,
+        free: list[SlotId],
+        slots: SlotTable,
+        pod_visits: dict[PodId, int],
+        ctx: G2PContext,
     ) -> SlotId:
         return home if home in free else _nearest(from_node, free, slots, ctx)
 
@@ -74,8 +86,14 @@ class NearestFree:
     name = "nearest_free"
 
     def choose(
-        self, pod: PodId, home: SlotId, from_node: NodeId, free: list[SlotId], slots: SlotTable,
-        pod_visits: dict[PodId, int], ctx: G2PContext,
+        self,
+        pod: PodId,
+        home: SlotId,
+        from_node: NodeId,
+        free: list[SlotId],
+        slots: SlotTable,
+        pod_visits: dict[PodId, int],
+        ctx: G2PContext,
     ) -> SlotId:
         return _nearest(from_node, free, slots, ctx)
 
@@ -86,8 +104,14 @@ class TurnoverZone:
     name = "turnover_zone"
 
     def choose(
-        self, pod: PodId, home: SlotId, from_node: NodeId, free: list[SlotId], slots: SlotTable,
-        pod_visits: dict[PodId, int], ctx: G2PContext,
+        self,
+        pod: PodId,
+        home: SlotId,
+        from_node: NodeId,
+        free: list[SlotId],
+        slots: SlotTable,
+        pod_visits: dict[PodId, int],
+        ctx: G2PContext,
     ) -> SlotId:
         visits = sorted(pod_visits.values(), reverse=True)
         mine = pod_visits.get(pod, 0)
@@ -100,4 +124,6 @@ class TurnoverZone:
         return _nearest(from_node, free, slots, ctx)
 
 
-POD_RETURN_POLICIES: dict[str, type] = {p.name: p for p in (OriginalSlot, NearestFree, TurnoverZone)}
+POD_RETURN_POLICIES: dict[str, type] = {
+    p.name: p for p in (OriginalSlot, NearestFree, TurnoverZone)
+}

@@ -29,13 +29,21 @@ class PodSelectionPolicy(Protocol):
     name: str
 
     def select(
-        self, station: StationView, demand: dict[Sku, int], pods: list[PodView], max_pods: int,
+        self,
+        station: StationView,
+        demand: dict[Sku, int],
+        pods: list[PodView],
+        max_pods: int,
         ctx: G2PContext,
     ) -> list[PodChoice]: ...
 
 
 def _serve(pod: PodView, demand: dict[Sku, int]) -> dict[Sku, int]:
-    return {s: min(q, pod.available.get(s, 0)) for s, q in demand.items() if pod.available.get(s, 0) > 0 and q > 0}
+    return {
+        s: min(q, pod.available.get(s, 0))
+        for s, q in demand.items()
+        if pod.available.get(s, 0) > 0 and q > 0
+    }
 
 
 def _apply(take: dict[Sku, int], demand: dict[Sku, int]) -> None:
@@ -56,7 +64,11 @@ class Nearest:
     name = "nearest"
 
     def select(
-        self, station: StationView, demand: dict[Sku, int], pods: list[PodView], max_pods: int,
+        self,
+        station: StationView,
+        demand: dict[Sku, int],
+        pods: list[PodView],
+        max_pods: int,
         ctx: G2PContext,
     ) -> list[PodChoice]:
         demand = dict(demand)
@@ -84,7 +96,11 @@ class MostLinesServed:
     name = "most_lines"
 
     def select(
-        self, station: StationView, demand: dict[Sku, int], pods: list[PodView], max_pods: int,
+        self,
+        station: StationView,
+        demand: dict[Sku, int],
+        pods: list[PodView],
+        max_pods: int,
         ctx: G2PContext,
     ) -> list[PodChoice]:
         demand = dict(demand)
@@ -115,14 +131,20 @@ class RandomPod:
     name = "random"
 
     def select(
-        self, station: StationView, demand: dict[Sku, int], pods: list[PodView], max_pods: int,
+        self,
+        station: StationView,
+        demand: dict[Sku, int],
+        pods: list[PodView],
+        max_pods: int,
         ctx: G2PContext,
     ) -> list[PodChoice]:
         demand = dict(demand)
         chosen: list[PodChoice] = []
         used: set[int] = set()
         for sku in sorted(demand):
-            holders = [i for i, p in enumerate(pods) if i not in used and p.available.get(sku, 0) > 0]
+            holders = [
+                i for i, p in enumerate(pods) if i not in used and p.available.get(sku, 0) > 0
+            ]
             if sku not in demand or not holders or len(chosen) >= max_pods:
                 continue
             i = holders[int(ctx.rng.integers(len(holders)))]

@@ -40,13 +40,18 @@ def putaway_pod(
 
     Ties go to the emptiest pod, then the smallest id, so the choice is deterministic.
     """
+
     def room(p: PodId) -> int:
         return capacity.get(p, 0) - inventory.pod_units(p)
 
-    holders = sorted((p for p in inventory.pods_with(sku) if p not in busy and room(p) >= qty),
-                     key=lambda p: (-room(p), p))
+    holders = sorted(
+        (p for p in inventory.pods_with(sku) if p not in busy and room(p) >= qty),
+        key=lambda p: (-room(p), p),
+    )
     if holders:
         return holders[0]
-    others = sorted((p for p in inventory.on_hand if p not in busy and room(p) >= qty),
-                    key=lambda p: (-room(p), p))
+    others = sorted(
+        (p for p in inventory.on_hand if p not in busy and room(p) >= qty),
+        key=lambda p: (-room(p), p),
+    )
     return others[0] if others else None

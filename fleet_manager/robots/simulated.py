@@ -19,8 +19,14 @@ class SimulatedRobot:
     """
 
     def __init__(
-        self, robot_id: RobotId, node: NodeId, site: Site, ticks: TickModel,
-        *, soc: float = 1.0, heading_deg: float = 0.0,
+        self,
+        robot_id: RobotId,
+        node: NodeId,
+        site: Site,
+        ticks: TickModel,
+        *,
+        soc: float = 1.0,
+        heading_deg: float = 0.0,
     ) -> None:
         self._id = robot_id
         self.node = node
@@ -37,6 +43,13 @@ class SimulatedRobot:
         self.moving = False  # moved during the last tick (no start penalty when continuing)
         self._moved_now = False
         self.distance_cells = 0
+        model = ticks.model
+        self._moving_w, self._idle_w, self._charge_w = (
+            model.drain_moving_w,
+            model.drain_idle_w,
+            model.charge_w,
+        )
+        self._battery_ws = model.battery_wh * 3600.0
 
     @property
     def id(self) -> RobotId:
@@ -44,8 +57,16 @@ class SimulatedRobot:
 
     def status(self) -> RobotStatus:
         return RobotStatus(
-            self._id, self.node, self.heading_deg, self.soc, self.busy_s > _EPS, self.pod_id,
-            self.online, self.error, self.charging, self.paused,
+            self._id,
+            self.node,
+            self.heading_deg,
+            self.soc,
+            self.busy_s > _EPS,
+            self.pod_id,
+            self.online,
+            self.error,
+            self.charging,
+            self.paused,
         )
 
     def _require_free(self, what: str) -> None:
@@ -112,10 +133,12 @@ class SimulatedRobot:
     def advance(self, dt_s: float) -> None:
         """Let `dt_s` seconds pass: pay busy time, drain or charge the battery."""
         working = self._moved_now or self.busy_s > _EPS
-        drain = self.ticks.moving_wh(dt_s) if working else self.ticks.idle_wh(dt_s)
-        gain = self.ticks.charge_wh(dt_s) if self.charging else 0.0
-        self.soc = min(1.0, max(0.0, self.soc + (gain - drain) / self.ticks.model.battery_wh))
-        if not self._moved_now:
+        rate_w = self._moving_w if working else self._idle_w
+        if self.charging:
+            rate_w -= self._charge_w
+        soc = self.soc - rate_w * dt_s / self._battery_ws
+        self.soc = min(1.0, max(soc, 0.0))
+        if not self._moved_now and self.busy_s > 0.0:
             self.busy_s = max(0.0, self.busy_s - dt_s)
         self.moving = self._moved_now
         self._moved_now = False

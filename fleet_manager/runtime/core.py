@@ -45,7 +45,7 @@ class Component(Protocol):
 class RuntimeConfig:
     speed: float = 1.0  # simulated seconds per wall second; 0 = as fast as possible
     tick_s: float = 0.05  # wall time between control ticks
-    snapshot_hz: float = 5.0
+    snapshot_hz: float = 6.0  # live views want >= 5 Hz; fixed-rate schedule below
     max_steps_per_tick: int = 200  # never stall the loop catching up after a pause
     seed: int = 0
     sim_config: Any = None
@@ -108,6 +108,7 @@ class Runtime:
         self._snapshot: dict[str, Any] = {}
         self._snapshot_json = "{}"
         self._snapshot_lock = threading.Lock()
+        self._free_units: dict[str, int] = {}
         self.now_s = float(getattr(self.sim, "now_s", 0.0))
 
     # --- life cycle -----------------------------------------------------------------------
@@ -358,7 +359,8 @@ class Runtime:
             self._flush(answered)
             if tick_start >= next_snapshot:
                 self._take_snapshot()
-                next_snapshot = tick_start + 1.0 / cfg.snapshot_hz
+                period_s = 1.0 / cfg.snapshot_hz
+                next_snapshot = max(next_snapshot + period_s, tick_start)
             self._stop.wait(max(0.0, cfg.tick_s - (time.monotonic() - tick_start)))
 
     def _step_failed(self, exc: Exception) -> None:
@@ -379,10 +381,28 @@ class Runtime:
             return done
         self.stats.events_recorded += len(batch.events)
         future = self.store.apply_batch(batch)
-        future.add_done_callback(lambda _f: _resolve(answered))
+
+        def committed(done: Future[Any]) -> None:
+            if done.exception() is not None:  # the floor moved on; the log has a hole
+                log.error("could not record %d events: %s", len(batch.events), done.exception())
+            _resolve(answered)
+
+        future.add_done_callback(committed)
         return future
 
+    def free_units(self, sku: str) -> int | None:
+        """Units of `sku` on hand and not yet promised to an order, as of the last snapshot
+        (None if unknown); a quick intake check, the simulation has the final word."""
+        return self._free_units.get(sku)
+
     def _take_snapshot(self) -> None:
+        inventory = getattr(self.sim, "inventory", None)
+        if inventory is not None and hasattr(inventory, "total_on_hand"):
+            demand = getattr(inventory, "demand", {})
+            self._free_units = {
+                sku: inventory.total_on_hand(sku) - demand.get(sku, 0)
+                for sku in getattr(inventory, "known_skus", ())
+            }
         snap = dict(self.sim.snapshot())
         snap.setdefault("time_s", self.now_s)
         snap["speed"] = self.config.speed

@@ -164,7 +164,11 @@ def _generate_pods(
     cap = integer(f, d, "capacity_units", "pods", default=500, min_value=1)
     seed = integer(f, d, "seed", "pods", default=0, min_value=0)
     prefix = text(f, d, "prefix", "pods", default="POD-")
-    weights = mapping(f, d.get("class_weights", {}), "pods.class_weights")
+    raw_w = mapping(f, d.get("class_weights", {}), "pods.class_weights")
+    weights = None
+    if raw_w is not None:
+        vals = {str(k): number(f, raw_w, k, "pods.class_weights", min_value=0.0) for k in raw_w}
+        weights = None if None in vals.values() else vals
     if None in (fill, per_pod, units, cap, seed, prefix, weights):
         return {}
     if not skus:

@@ -52,9 +52,10 @@ def parse_forbidden(f: Faults, value: Any) -> list[ForbiddenZone]:
         if d is None:
             continue
         zid = text(f, d, "id", fld)
-        pts = [
-            point_m(f, p, f"{fld}.polygon_m[{j}]") for j, p in enumerate(d.get("polygon_m") or [])
-        ]
+        raw_pts = sequence(f, d.get("polygon_m"), f"{fld}.polygon_m")
+        if raw_pts is None:
+            continue
+        pts = [point_m(f, p, f"{fld}.polygon_m[{j}]") for j, p in enumerate(raw_pts)]
         if len(pts) < 3:
             f.add(f"{fld}.polygon_m", "needs at least 3 points [x_m, y_m]")
             continue

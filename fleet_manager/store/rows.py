@@ -126,6 +126,25 @@ def insert_order(conn: sqlite3.Connection, order: OrderRecord) -> None:
     )
 
 
+def insert_task(conn: sqlite3.Connection, task: Any) -> None:
+    """A new task row; raises sqlite3.IntegrityError if the id exists."""
+    conn.execute(
+        "INSERT INTO tasks (id, kind, state, priority, created_s, order_id, resource_id, payload,"
+        " source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            task.id,
+            task.kind,
+            task.state,
+            task.priority,
+            task.created_s,
+            task.order_id,
+            task.resource_id,
+            dumps(task.payload),
+            task.source,
+        ),
+    )
+
+
 def upsert_task(conn: sqlite3.Connection, task: dict[str, Any]) -> None:
     conn.execute(
         "INSERT INTO tasks (id, kind, state, priority, created_s, order_id, resource_id, payload,"

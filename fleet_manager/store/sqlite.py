@@ -62,6 +62,7 @@ class SqliteStore:
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
+        self._next_number: dict[str, int] = {}  # generated-id counters, writer thread only
         self._writer = GroupCommitWriter(conn, max_jobs_per_commit=max_jobs_per_commit)
         self._write_conn = conn
 
@@ -131,10 +132,7 @@ class SqliteStore:
         self, order: OrderRecord, claim: IdempotencyClaim | None
     ) -> Future[StoredResponse]:
         def apply(conn: sqlite3.Connection, emitted: list[StoredEvent]) -> dict[str, Any]:
-            record = order if order.id else replace(order, id=_next_id(conn, "order", "WO"))
-            if conn.execute("SELECT 1 FROM orders WHERE id = ?", (record.id,)).fetchone():
-                raise Conflict("order_exists", f"order {record.id} already exists", field="id")
-            rows.insert_order(conn, record)
+            record = self._insert_new(conn, order, "orders", "WO", rows.insert_order)
             body = record.as_dict()
             emitted.append(
                 rows.insert_event(conn, "order", "received", record.created_s, body, time.time())
@@ -147,11 +145,7 @@ class SqliteStore:
         self, task: TaskRecord, claim: IdempotencyClaim | None
     ) -> Future[StoredResponse]:
         def apply(conn: sqlite3.Connection, emitted: list[StoredEvent]) -> dict[str, Any]:
-            record = task if task.id else replace(task, id=_next_id(conn, "task", "WT"))
-            if conn.execute("SELECT 1 FROM tasks WHERE id = ?", (record.id,)).fetchone():
-                raise Conflict("task_exists", f"task {record.id} already exists", field="id")
-            fields = record.as_dict()
-            rows.upsert_task(conn, fields)
+            record = self._insert_new(conn, task, "tasks", "WT", rows.insert_task)
             step = {
                 "from": None,
                 "to": record.state,
@@ -160,26 +154,53 @@ class SqliteStore:
             }
             rows.append_task_history(conn, record.id, step)
             body = replace(record, history=(step,)).as_dict()
+            data = {
+                "task_id": record.id,
+                "task_kind": record.kind,
+                "state": record.state,
+                "from_state": None,
+                "order_id": record.order_id,
+                "source": record.source,
+            }
             emitted.append(
-                rows.insert_event(
-                    conn,
-                    "task",
-                    "received",
-                    record.created_s,
-                    {
-                        "task_id": record.id,
-                        "kind": record.kind,
-                        "to_state": record.state,
-                        "from_state": None,
-                        "order_id": record.order_id,
-                        "source": record.source,
-                    },
-                    time.time(),
-                )
+                rows.insert_event(conn, "task", "received", record.created_s, data, time.time())
             )
             return body
 
         return self._create(claim, apply)
+
+    def _insert_new(
+        self, conn: sqlite3.Connection, record: Any, table: str, prefix: str, insert: Any
+    ) -> Any:
+        """Insert with the caller's id (409 if taken) or the next generated one (skipping any
+        a client already chose). Runs on the writer thread only."""
+
+        def taken(record_id: str) -> bool:
+            return conn.execute(f"SELECT 1 FROM {table} WHERE id = ?", (record_id,)).fetchone()
+
+        if record.id:
+            try:
+                insert(conn, record)
+            except sqlite3.IntegrityError:
+                if not taken(record.id):
+                    raise  # another constraint: a bug, not a conflict
+                what = table[:-1]
+                raise Conflict(
+                    f"{what}_exists", f"{what} {record.id} already exists", field="id"
+                ) from None
+            return record
+        if table not in self._next_number:
+            self._next_number[table] = _highest_number(conn, table, prefix) + 1
+        while True:
+            n = self._next_number[table]
+            self._next_number[table] = n + 1  # a number burned by a failed job stays unused
+            candidate = replace(record, id=f"{prefix}-{n:08d}")
+            try:
+                insert(conn, candidate)
+                return candidate
+            except sqlite3.IntegrityError:
+                if not taken(candidate.id):
+                    raise
 
     def apply_batch(self, batch: StateBatch) -> Future[list[StoredEvent]]:
         def fn(conn: sqlite3.Connection, emitted: list[StoredEvent]) -> list[StoredEvent]:
@@ -435,12 +456,9 @@ class SqliteStore:
             self._readers.clear()
 
 
-def _next_id(conn: sqlite3.Connection, counter: str, prefix: str) -> str:
-    key = f"next_id.{counter}"
-    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-    n = int(row[0]) if row else 1
-    conn.execute(
-        "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        (key, str(n + 1)),
-    )
-    return f"{prefix}-{n:08d}"
+def _highest_number(conn: sqlite3.Connection, table: str, prefix: str) -> int:
+    row = conn.execute(
+        f"SELECT MAX(CAST(SUBSTR(id, {len(prefix) + 2}) AS INTEGER)) FROM {table} WHERE id LIKE ?",
+        (f"{prefix}-%",),
+    ).fetchone()
+    return int(row[0] or 0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from action_msgs.msg import GoalStatus
-from conftest import Fleet
+from harness import Fleet
 from rclpy.action import ActionClient
 from wcs_interfaces.action import ExecuteTask
 from wcs_interfaces.msg import FleetState, TaskState

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import rclpy
-from conftest import REPO_ROOT, WAIT_S
+from harness import REPO_ROOT, WAIT_S
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.node import Node

@@ -135,7 +135,7 @@ function onEvents(msg) {
   let refreshO = false, refreshA = false, refreshL = false;
   for (const ev of list) {
     try {
-      if (!ev || typeof ev !== "object" || !Number.isInteger(ev.seq)) { state.malformed += 1; continue; }
+      if (!ev || typeof ev !== "object" || !Number.isSafeInteger(ev.seq)) { state.malformed += 1; continue; }
       if (ev.seq <= state.lastSeq) continue;
       state.lastSeq = ev.seq;
       state.eventsSeen += 1;
@@ -225,9 +225,8 @@ function updatePanels() {
   if (!$("#tab-orders").hidden) renderOrders();
 }
 
-function renderDetail(force = false) {
+function renderDetail() {
   const el = $("#robot-detail");
-  if (!force && el.matches(":hover")) return;  // never swap the buttons under the pointer mid-click
   const robot = state.robots.find((r) => r.id === state.selected);
   panels.renderRobotDetail(el, robot,
     { id: state.selected, canCommand: canCommand(), reason: VIEWER_REASON, lastError: state.lastErrors[state.selected] });
@@ -259,7 +258,7 @@ function renderKpis() {
 function selectRobot(id) {
   state.selected = id;
   map.selected = id;
-  renderDetail(true);
+  renderDetail();
   updatePanels();
 }
 
@@ -272,7 +271,7 @@ async function robotCommand(id, command) {
     state.lastErrors[id] = `${command} failed: ${e.message}`;
     toast(`Robot ${id}: ${command.replace(/_/g, " ")} failed — ${e.message}`);
   }
-  renderDetail(true);
+  renderDetail();
 }
 
 async function ackAlarm(id) {
@@ -338,6 +337,11 @@ function showTab(name) {
 window.wcsMonitor = {
   drawnRobots: () => ({ ...map.drawn }),
   frames: () => map.frames,
+  // Totals since load: frames drawn, ms drawing, snapshots handled, ms handling them.
+  loadStats: () => ({
+    frames: map.frames, draw_ms: map.drawMs, snapshots: state.snapshots,
+    snapshot_ms: state.streams.length ? state.streams[0].busyMs : 0,  // parse + handle, /live
+  }),
   snapshots: () => state.snapshots,
   lastSeq: () => state.lastSeq,
   eventsSeen: () => state.eventsSeen,

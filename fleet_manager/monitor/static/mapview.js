@@ -39,6 +39,7 @@ export class MapView {
     this.selected = null;
     this.drawn = {};
     this.frames = 0;
+    this.drawMs = 0;  // total time spent drawing, for the load benchmark
     this.staticLayer = null;
     this.onSelect = () => {};
     this.bindInput();
@@ -182,7 +183,7 @@ export class MapView {
       g.lineWidth = 1;
       if (text) this.label(g, text, [f.x * this.cell, f.y * this.cell], -2);
     };
-    for (const st of s.stations || []) mark(st, "#a371f7", st.id);
+    for (const st of s.stations || []) mark(st, "#a371f7", "");  // labelled live with the queue
     for (const ch of s.chargers || []) mark(ch, "#d29922", "");
     for (const p of s.parking || []) mark(p, "#6e7681", "");
     return c;
@@ -211,6 +212,12 @@ export class MapView {
   }
 
   draw() {
+    const started = performance.now();
+    this.drawFrame();
+    this.drawMs += performance.now() - started;
+  }
+
+  drawFrame() {
     const g = this.ctx;
     if (!this.site) return;
     if (!this.staticLayer) this.staticLayer = this.buildStatic();
@@ -269,9 +276,9 @@ export class MapView {
       const def = st && defs.get(st.id);
       if (!def || !num(def.x)) continue;
       const q = Array.isArray(st.queue_robot_ids) ? st.queue_robot_ids.length : 0;
-      const [x, y] = this.toScreen(def.x * this.cell, (def.y + 1) * this.cell);
+      const [x, y] = this.toScreen(def.x * this.cell, def.y * this.cell);
       g.fillStyle = "#e6edf3";
-      g.fillText(`queue ${q}${st.serving_robot_id ? " · picking" : ""}`, x, y + 11);
+      g.fillText(`${st.id} · queue ${q}${st.serving_robot_id ? " · picking" : ""}`, x + 2, y - 3);
     }
   }
 

@@ -37,24 +37,31 @@ export function renderRobotTable(tbody, robots, { search, state, selected, limit
 }
 
 export function renderRobotDetail(el, robot, { id, canCommand, reason, lastError }) {
-  if (!id) { el.hidden = true; return; }
+  if (!id) { el.hidden = true; el.dataset.robot = ""; return; }
   el.hidden = false;
+  if (el.dataset.robot !== id) {
+    // Buttons are rendered once per selection, so a refresh never swaps them under the pointer.
+    const buttons = ROBOT_COMMANDS.map(([cmd, label]) =>
+      `<button type="button" data-cmd="${cmd}" ${disabledAttr(canCommand, reason)}>${label}</button>`).join("");
+    el.innerHTML = `<h3><span class="title"></span><button type="button" class="close" data-close="1" title="close">×</button></h3>
+      <div class="info"></div><div class="cmds">${buttons}</div>
+      ${canCommand ? "" : `<div class="muted reason" id="cmd-reason">${esc(reason)}</div>`}`;
+    el.dataset.robot = id;
+  }
+  const title = el.querySelector(".title"), info = el.querySelector(".info");
   if (!robot) {
-    el.innerHTML = `<h3>${esc(id)}</h3><div class="error">robot ${esc(id)} is not in the latest snapshot</div>`;
+    title.innerHTML = esc(id);
+    info.innerHTML = `<div class="error" id="robot-error">robot ${esc(id)} is not in the latest snapshot${lastError ? `; ${esc(lastError)}` : ""}</div>`;
     return;
   }
-  const buttons = ROBOT_COMMANDS.map(([cmd, label]) =>
-    `<button type="button" data-cmd="${cmd}" ${disabledAttr(canCommand, reason)}>${label}</button>`).join("");
   const path = Array.isArray(robot.path_ahead) ? robot.path_ahead : [];
   const err = lastError || (robot.error ? `fault: ${robot.error}` : "");
-  el.innerHTML = `<h3>${dot(robotState(robot))} ${esc(robot.id)} <span class="muted">${esc(robotState(robot))}</span>
-      <button type="button" class="close" data-close="1" title="close">×</button></h3>
-    <div class="kv"><span>battery</span><b>${pct(robot.battery_soc)}</b><span>task</span><b>${esc(robot.task_id || "none")}</b>
+  const st = robotState(robot);
+  title.innerHTML = `${dot(st)} ${esc(robot.id)} <span class="muted">${esc(st)}</span>`;
+  info.innerHTML = `<div class="kv"><span>battery</span><b>${pct(robot.battery_soc)}</b><span>task</span><b>${esc(robot.task_id || "none")}</b>
       <span>pod</span><b>${esc(robot.pod_id || "none")}</b><span>position</span><b>(${(robot.x_m ?? 0).toFixed(1)}, ${(robot.y_m ?? 0).toFixed(1)}) m, ${Math.round(robot.heading_deg || 0)}°</b>
       <span>path</span><b>${path.length ? `${path.length} cells ahead (dashed on the map)` : "none"}</b>
-      <span>last error</span><b class="error" id="robot-error">${esc(err || "none")}</b></div>
-    <div class="cmds">${buttons}</div>
-    ${canCommand ? "" : `<div class="muted reason" id="cmd-reason">${esc(reason)}</div>`}`;
+      <span>last error</span><b class="error" id="robot-error">${esc(err || "none")}</b></div>`;
 }
 
 export function renderAlarms(ul, alarms, { canAck, reason }) {
@@ -68,7 +75,7 @@ export function renderAlarms(ul, alarms, { canAck, reason }) {
       : `<button type="button" data-ack="${esc(a.id)}" ${disabledAttr(canAck, reason)}>Acknowledge</button>
          ${canAck ? "" : `<span class="muted reason">${esc(reason)}</span>`}`;
     const sev = String(a.severity || "warning");
-    return `<li class="sev-${esc(sev)} ${acked ? "acked" : ""}" data-alarm="${esc(a.id)}">
+    return `<li class="sev-${esc(sev)} ${acked ? "acked" : ""}" data-alarm="${esc(a.id)}" data-raised-s="${esc(a.raised_s ?? "")}">
       <div><b class="sev">${esc(sev)}</b> <b>${esc(a.id)}</b> ${esc(a.source || a.resource_id || "")} · ${esc(a.code || "")}
       <span class="muted">raised sim ${esc(simClock(a.raised_s))}${cleared ? " · cleared" : ""}</span></div>
       <div>${esc(a.message || "")}</div>${ackInfo}</li>`;
