@@ -1,8 +1,8 @@
 """G2P policy sets compared on the same seeded order stream: units/h against the station bound.
 
 Sites: the demo map (its robots) and a large site (maps/large.yaml if present, else a generated
-one: 100 robots, 10 stations, ~2,000 pods). Each policy set runs `--hours` simulated hours; the
-first `--warmup-s` are not measured. The bound is stations x 3600 / pick time per unit.
+one: 100 robots, 10 stations, ~2,000 pods, 20 chargers). Each policy set runs `--hours`
+simulated hours; the first `--warmup-s` are not measured. The bound is stations x 3600 / pick time per unit.
 Writes a bar chart of units/h per policy set to `--png` (default artifacts/g2p_policies.png).
 
     .venv/bin/python benchmarks/g2p_policies.py [--hours 1] [--sites demo large] [--json]
@@ -58,7 +58,7 @@ LARGE = {
     "stations": 10,
     "queue_len": 4,
     "robots": 100,
-    "chargers": 10,
+    "chargers": 20,
     "skus": 2000,
     "name": "large-generated",
 }

@@ -58,6 +58,10 @@ class AlarmRegistry:
         self._publish("raised", alarm)
         return alarm
 
+    def continue_numbering(self, after: int) -> None:
+        """Number new alarms after `after` (a restart must not reuse stored alarm ids)."""
+        self._counter = max(self._counter, int(after))
+
     def get(self, alarm_id: str) -> Alarm:
         try:
             return self._alarms[alarm_id]

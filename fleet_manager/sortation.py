@@ -7,6 +7,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from fleet_manager.domain import LaneId, OrderId
 from fleet_manager.site.model import SorterLane
 
@@ -192,8 +194,6 @@ class LaneAssigner:
 
 def demo_orders(n_orders: int, seed: int = 0, max_items: int = 5) -> dict[OrderId, list[str]]:
     """A seeded demo order book: order id -> item barcodes (at most 12 ASCII characters)."""
-    import numpy as np  # local: only the demo needs it
-
     rng = np.random.default_rng(seed)
     sizes = rng.integers(1, max_items + 1, size=n_orders)
     return {

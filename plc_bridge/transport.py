@@ -85,6 +85,7 @@ class ModbusTransport:
         self.requests = 0
         self.failures = 0
         self.connects = 0
+        self.connect_attempts = 0
         self.last_error = ""
         self.mismatched = 0  # replies that did not fit their request (late replies on RTU)
         self._quiet_until = 0.0
@@ -140,6 +141,7 @@ class ModbusTransport:
             first_attempt_after_loss = True
 
     async def _open(self) -> bool:
+        self.connect_attempts += 1
         c = self.connection
         common: dict[str, Any] = {
             "timeout": self.timing.timeout_s,

@@ -157,6 +157,7 @@ def supervise(paths: RosPaths, selected: list[RosProcess], params: Path,
 
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     children: dict[str, subprocess.Popen[bytes]] = {}
+    exit_code = 0
     try:
         for proc in selected:
             # Own session: a terminal's Ctrl-C reaches us once, and we stop children in order.
@@ -164,7 +165,6 @@ def supervise(paths: RosPaths, selected: list[RosProcess], params: Path,
                 process_command(paths, proc, params), env=env, start_new_session=True)
             print(f"ros-up: started {proc.name} (pid {children[proc.name].pid})", flush=True)
         print("ros-up: running; Ctrl-C stops every node", flush=True)
-        exit_code = 0
         while not stopping:
             for name, child in children.items():
                 if child.poll() is not None:
@@ -172,16 +172,20 @@ def supervise(paths: RosPaths, selected: list[RosProcess], params: Path,
                     exit_code = 1
                     stopping = True
             time.sleep(0.1)
-        return exit_code
     finally:
-        _stop_all(children)
+        clean = _stop_all(children)
         for s, handler in old.items():
             signal.signal(s, handler)
         print("ros-up: stopped", flush=True)
+    return exit_code if clean else 1
 
 
-def _stop_all(children: dict[str, subprocess.Popen[bytes]]) -> None:
-    """SIGINT (the nodes' clean shutdown path), then SIGKILL after STOP_TIMEOUT_S."""
+def _stop_all(children: dict[str, subprocess.Popen[bytes]]) -> bool:
+    """SIGINT (the nodes' clean shutdown path), then SIGKILL after STOP_TIMEOUT_S.
+
+    True when every process that was still running exited with code 0.
+    """
+    running = {name for name, child in children.items() if child.poll() is None}
     for child in children.values():
         if child.poll() is None:
             child.send_signal(signal.SIGINT)
@@ -194,3 +198,7 @@ def _stop_all(children: dict[str, subprocess.Popen[bytes]]) -> None:
                   file=sys.stderr)
             child.kill()
             child.wait()
+    unclean = [n for n in running if children[n].returncode != 0]
+    for name in unclean:
+        print(f"ros-up: {name} stopped with code {children[name].returncode}", file=sys.stderr)
+    return not unclean

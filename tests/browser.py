@@ -132,12 +132,22 @@ class WcsServer:
         headers = {"Authorization": f"Bearer {token}"}
         return httpx.post(f"{self.base}{path}", headers=headers, json=body or {}, timeout=10)
 
-    def live_snapshots(self, token: str, count: int) -> list[dict[str, Any]]:
-        """`count` consecutive fleet snapshots from the /live WebSocket."""
+    def live_snapshots(
+        self, token: str, count: int, *, distinct_times: bool = False, limit: int = 200
+    ) -> list[dict[str, Any]]:
+        """`count` consecutive fleet snapshots from the /live WebSocket; with `distinct_times`,
+        only the first of several sent at the same simulated time."""
         from websockets.sync.client import connect
 
         url = f"ws://127.0.0.1:{self.port}/api/v1/live"
-        with connect(url, open_timeout=10) as ws:
+        found: list[dict[str, Any]] = []
+        with connect(url, open_timeout=10, max_size=None) as ws:
             ws.send(json.dumps({"token": token}))
-            return [json.loads(ws.recv(timeout=10)) for _ in range(count)]
+            for _ in range(limit):
+                snap = json.loads(ws.recv(timeout=10))
+                if not (distinct_times and found and snap["time_s"] == found[-1]["time_s"]):
+                    found.append(snap)
+                if len(found) == count:
+                    return found
+        raise AssertionError(f"only {len(found)} of {count} snapshots in {limit} messages")
 

@@ -43,9 +43,22 @@ def tech(server: WcsServer):
 
 
 def _wait(driver, condition, what: str, timeout_s: float = WAIT_S):
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, timeout_s, poll_frequency=0.1).until(condition, message=what)
+    ignored = (StaleElementReferenceException,)
+    wait = WebDriverWait(driver, timeout_s, poll_frequency=0.1, ignored_exceptions=ignored)
+    return wait.until(condition, message=what)
+
+
+def _click(driver, css: str) -> None:
+    """Click the element `css` names; tables re-render twice a second, so find it afresh."""
+
+    def clicked(d) -> bool:
+        d.find_element("css selector", css).click()
+        return True
+
+    _wait(driver, clicked, f"click {css}")
 
 
 def _js(driver, expr: str):
@@ -58,7 +71,7 @@ def _select_robot(driver, robot_id: str) -> None:
     search.clear()
     search.send_keys(robot_id)
     _wait(driver, lambda d: d.find_elements("css selector", f'tr[data-robot="{robot_id}"]'), robot_id)
-    driver.find_element("css selector", f'tr[data-robot="{robot_id}"]').click()
+    _click(driver, f'tr[data-robot="{robot_id}"]')
     _wait(driver, lambda d: robot_id in d.find_element("id", "robot-detail").text, "detail")
 
 
@@ -99,7 +112,7 @@ def test_technician_pauses_robot_and_it_stops(server: WcsServer, tech) -> None:
     tech.find_element("css selector", '#robot-detail button[data-cmd="pause"]').click()
     _wait(tech, lambda d: f"Robot {robot_id}: pause accepted" in d.find_element("id", "toast").text, "toast")
     # The first snapshot sent may predate the command by one snapshot period: skip it.
-    snaps = server.live_snapshots(server.tech, 7)[1:]  # type: ignore[attr-defined]
+    snaps = server.live_snapshots(server.tech, 6, distinct_times=True)[1:]  # type: ignore[attr-defined]
     seen = [next(r for r in s["robots"] if r["id"] == robot_id) for s in snaps]
     assert len({s["time_s"] for s in snaps}) >= 5, "the simulation clock kept running"
     assert all(r["paused"] for r in seen)
@@ -120,6 +133,17 @@ def test_refused_command_shows_error_naming_robot(server: WcsServer, tech) -> No
     assert robot_id in toast and "out of service" in toast
     assert robot_id in tech.find_element("id", "robot-error").text
     server.post(f"/api/v1/robots/{robot_id}/commands", server.tech, {"command": "in_service"})  # type: ignore[attr-defined]
+
+
+def test_technician_disables_and_enables_a_sorter_lane(server: WcsServer, tech) -> None:
+    tech.find_element("css selector", '#tabs button[data-tab="lanes"]').click()
+    row = '#lane-table tr[data-lane-row="L03"]'
+    _click(tech, f'{row} button[data-enable="0"]')
+    _wait(tech, lambda d: "disabled" in d.find_element("css selector", row).text, "lane disabled")
+    lanes = {x["id"]: x for x in server.get("/api/v1/lanes", server.tech)["items"]}  # type: ignore[attr-defined]
+    assert lanes["L03"]["enabled"] is False
+    _click(tech, f'{row} button[data-enable="1"]')
+    _wait(tech, lambda d: "enabled" in d.find_element("css selector", row).text, "lane enabled")
 
 
 def test_viewer_sees_commands_disabled_with_reason(server: WcsServer) -> None:
@@ -148,7 +172,8 @@ def test_simulator_alarm_appears_and_is_acknowledged(server: WcsServer, tech) ->
     item = f'#alarm-list li[data-alarm="{alarm_id}"]'
     _wait(tech, lambda d: d.find_elements("css selector", item), "alarm listed")
     assert "bumper_hit" in tech.find_element("css selector", item).text
-    assert tech.find_element("css selector", "#alarm-list li").get_attribute("data-alarm") == alarm_id
+    raised = [float(li.get_attribute("data-raised-s")) for li in tech.find_elements("css selector", "#alarm-list li")]
+    assert raised == sorted(raised, reverse=True), "alarms are not newest first"
     tech.find_element("css selector", f"{item} button[data-ack]").click()
     _wait(tech, lambda d: "acknowledged by tess-tech" in d.find_element("css selector", item).text, "ack")
     assert "at sim" in tech.find_element("css selector", item).text
@@ -157,6 +182,7 @@ def test_simulator_alarm_appears_and_is_acknowledged(server: WcsServer, tech) ->
     # The artefact: demo site running, faulted robot selected (detail, path), alarm acknowledged.
     _select_robot(tech, "AMR-04")
     tech.find_element("css selector", '#tabs button[data-tab="alarms"]').click()
+    tech.execute_script("document.getElementById('toast').hidden = true")  # earlier tests' notes
     ARTIFACTS.mkdir(exist_ok=True)
     tech.save_screenshot(str(ARTIFACTS / "monitor.png"))
     assert (ARTIFACTS / "monitor.png").stat().st_size > 10_000

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import yaml
 
 from fleet_manager.events import EventBus
@@ -19,6 +20,8 @@ from plc_bridge.register_map import STATE_RUNNING
 from plc_bridge.service import PlcBridgeService
 from plc_bridge.transport import ModbusTransport
 from sim.plc.process import SimPlcProcess, VirtualSerialPair
+
+pytestmark = pytest.mark.timeout(90)  # a hung peer fails the test, never the session
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "config" / "plc" / "demo-sorter.yaml"

@@ -19,6 +19,8 @@ from plc_bridge.config import PlcConfig, apply_site, load_plc_config
 from plc_bridge.service import PlcBridgeService
 from sim.plc.process import SimPlcProcess
 
+pytestmark = pytest.mark.timeout(90)  # a hung peer fails the test, never the session
+
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "config" / "plc" / "demo-sorter.yaml"
 DEMO_MAP = REPO / "maps" / "demo.yaml"

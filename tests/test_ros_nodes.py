@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -25,25 +26,37 @@ def domain_id() -> int:
 
 
 @pytest.fixture(scope="module")
-def ros_paths() -> RosPaths:
+def ros_suite(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple[str, str]]]:
+    """Run ros_ws/tests once (one interpreter start); outcomes per file from the JUnit XML."""
     paths = RosPaths.default()
     problem = paths.missing()
     if problem:
         pytest.skip(f"{problem}; make test builds it")
-    return paths
+    report = tmp_path_factory.mktemp("ros") / "junit.xml"
+    result = subprocess.run(
+        [str(paths.python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rfE",
+         f"--junitxml={report}", str(ROS_TESTS)],
+        cwd=REPO_ROOT, env=ros_environment(paths, domain_id()), capture_output=True, text=True,
+        timeout=900, check=False,
+    )
+    if not report.exists():
+        pytest.fail(f"ROS test run produced no report:\n{result.stdout[-4000:]}\n"
+                    f"{result.stderr[-3000:]}")
+    outcomes: dict[str, list[tuple[str, str]]] = {}
+    for case in ET.parse(report).getroot().iter("testcase"):
+        module = case.get("classname", "").split(".")[-1]
+        failed = case.find("failure") if case.find("failure") is not None else case.find("error")
+        outcome = "skipped" if case.find("skipped") is not None else "failed" if failed is not None \
+            else "passed"
+        detail = (failed.get("message", "") + "\n" + (failed.text or ""))[-3000:] if failed \
+            is not None else ""
+        outcomes.setdefault(f"{module}.py", []).append((f"{case.get('name')}: {outcome}", detail))
+    return outcomes
 
 
 @pytest.mark.parametrize("test_file", sorted(p.name for p in ROS_TESTS.glob("test_*.py")))
-def test_ros_suite(ros_paths: RosPaths, test_file: str) -> None:
-    env = ros_environment(ros_paths, domain_id())
-    result = subprocess.run(
-        [str(ros_paths.python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rfE",
-         str(ROS_TESTS / test_file)],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600, check=False,
-    )
-    summary = result.stdout.strip().splitlines()[-1:] or ["(no output)"]
-    assert result.returncode == 0, (
-        f"{test_file} under the ROS venv failed ({summary[0]}):\n"
-        f"{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
-    )
-    assert " passed" in summary[0] and "skipped" not in summary[0], summary[0]
+def test_ros_suite(ros_suite: dict[str, list[tuple[str, str]]], test_file: str) -> None:
+    cases = ros_suite.get(test_file, [])
+    assert cases, f"no test of {test_file} ran under the ROS venv"
+    bad = [f"{name}\n{detail}" for name, detail in cases if not name.endswith(": passed")]
+    assert not bad, "\n\n".join(bad)

@@ -93,4 +93,4 @@ def test_ros_up_serves_tasks_and_stops_cleanly_on_sigint(tmp_path: Path) -> None
         up.send_signal(signal.SIGINT)
         out, err = up.communicate(timeout=60)
     assert up.returncode == 0, err
-    assert "started fleet" in out and "did not stop" not in err
+    assert "started fleet" in out and "stopped" in out and "did not stop" not in err

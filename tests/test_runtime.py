@@ -39,7 +39,7 @@ def test_restart_resubmits_open_orders_once_and_continues_ids(tmp_path):
     # What the first run left open is closed (reason "restart"), not silently continued.
     for task_id in left_open:
         task = store.get_task(task_id)
-        assert task.state == "cancelled" and task.history[-1]["reason"] == "restart"
+        assert task.state == "cancelled" and task.history[-1]["reason"] == "restart", task
     wait_for(lambda: store.count_orders() == {"done": 40}, 60, "all orders done")
     second.stop()
     assert second.stats.orders_submitted == len(open_before)

@@ -113,9 +113,7 @@ def test_parking_spot_is_held_while_parked_and_freed_on_cancel_or_new_work(tiny:
     sim.command_robot("R01", "park")
     sim.step()
     sim.step()
-    park = next(
-        t for t in sim.tasks.values() if t.kind == TaskKind.PARK and t.payload["robot"] == "R01"
-    )
+    park = next(t for t in sim.tasks.values() if t.kind == TaskKind.PARK and not t.is_terminal)
     assert park.state == TaskState.ASSIGNED and d.park_user["PK1"] == "R01"
     sim.cancel_task(park.id)
     assert d.park_user["PK1"] is None and d.robots["R01"].phase == Phase.IDLE

@@ -74,14 +74,40 @@ def test_cache_is_bounded_and_lookup_serves_more_goals_than_it_holds() -> None:
     assert g.cache.cached() <= 4
     expected = [abs(9 - int(v) % 10) + abs(9 - int(v) // 10) for v in goals]
     assert got.tolist() == expected
-    # LRU: a recently used goal survives while a stale one is evicted.
-    g.distances_to(50)
-    for goal in (51, 52, 53):
-        g.distances_to(goal)
-        g.distances_to(50)
-    before = g.cache.computed
-    g.distances_to(50)
-    assert g.cache.computed == before
-    g.distances_to(51)  # still cached? it was used before 52, 53, 50: one of the 4 slots
-    g.distances_to(60)
-    assert g.cache.cached() == 4
+    # LRU: a recently used goal survives while the least recently used one is evicted.
+    fresh = MotionGraph.from_grid(free, cache_tables=4)
+    for goal in (50, 51, 52, 53, 50, 60):
+        fresh.distances_to(goal)
+    assert fresh.cache.cached() == 4 and fresh.cache.computed == 5
+    fresh.distances_to(50)
+    assert fresh.cache.computed == 5  # still cached
+    fresh.distances_to(51)
+    assert fresh.cache.computed == 6  # was evicted by 60
+
+
+def test_crisscross_costs_equal_weighted_shortest_paths() -> None:
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import dijkstra
+
+    from fleet_manager.traffic.guidance import GuidanceCosts, crisscross_against
+
+    rng = np.random.default_rng(7)
+    g = MotionGraph.from_grid(rng.random((9, 13)) < 0.75)
+    for against_cost in (1, 2):
+        costs = GuidanceCosts(g, "crisscross", against_cost)
+        src, dst = g.edges()
+        w = np.where(crisscross_against(g, src, dst), 1 + against_cost, 1).astype(float)
+        ref = dijkstra(csr_matrix((w, (dst, src)), shape=(g.n, g.n)), indices=[0, 7, g.n - 1])
+        for row, goal in enumerate((0, 7, g.n - 1)):
+            got = costs.lookup(np.full(g.n, goal), np.arange(g.n))
+            assert np.array_equal(got, ref[row])  # inf where unreachable on both sides
+
+
+def test_crisscross_direction_rule() -> None:
+    from fleet_manager.traffic.guidance import crisscross_against
+
+    g = MotionGraph.from_grid(np.ones((2, 2), dtype=bool))  # 0 1 / 2 3
+    src, dst = np.array([0, 1, 2, 3, 0, 2, 1, 3]), np.array([1, 0, 3, 2, 2, 0, 3, 1])
+    # Row 0 runs east, row 1 west; column 0 runs south, column 1 north.
+    expected = [False, True, True, False, False, True, True, False]
+    assert crisscross_against(g, src, dst).tolist() == expected

@@ -202,3 +202,12 @@ def test_table_budget_defers_tables_without_conflicts() -> None:
         assert planner.costs.table_cache.cached() <= len(rows) - 1
     paths = run_until_all_at_goal(g, pos, goals, 200, tables_per_step=1)
     assert validate_paths(g, np.concatenate([np.array(rows), paths[1:]])) == []
+
+
+def test_warm_up_builds_tables_and_rejects_bad_goals() -> None:
+    g = grid(["....", "....", "...."])
+    planner = make_planner(g, seed=0, tables_per_step=1)
+    assert planner.warm_up(np.array([0, 5, 5, 11])) == 3
+    assert planner.warm_up(np.array([0])) == 0  # cached already
+    with pytest.raises(PlanningError, match="node 12"):
+        planner.warm_up(np.array([1, 12]))

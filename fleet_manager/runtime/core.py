@@ -47,6 +47,7 @@ class RuntimeConfig:
     tick_s: float = 0.05  # wall time between control ticks
     snapshot_hz: float = 6.0  # live views want >= 5 Hz; fixed-rate schedule below
     max_steps_per_tick: int = 200  # never stall the loop catching up after a pause
+    max_step_wall_s: float = 0.1  # nor spend longer than this stepping in one tick
     seed: int = 0
     sim_config: Any = None
 
@@ -135,8 +136,11 @@ class Runtime:
                 log.exception("component %r failed to stop", component)
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=10)
-        self._flush().result(timeout=10)
+            self._thread.join(timeout=60)
+            if self._thread.is_alive():  # never flush beside a live control thread
+                log.error("runtime control thread did not stop within 60 s")
+                return
+        self._flush().result(timeout=60)
 
     def _recover(self) -> None:
         """Close tasks a dead run left open, and queue its unfinished orders (once each)."""
@@ -340,10 +344,14 @@ class Runtime:
             answered = self._drain_inbox()
             target = sim0 + (tick_start - wall0) * cfg.speed if cfg.speed > 0 else float("inf")
             steps = 0
+            budget_end = tick_start + cfg.max_step_wall_s
             try:
                 while self.sim.now_s < target and steps < cfg.max_steps_per_tick:
                     self.sim.step()
                     steps += 1
+                    # Stay responsive: commands and the stop flag wait for the tick to end.
+                    if self._stop.is_set() or time.monotonic() > budget_end:
+                        break
             except Exception as exc:  # noqa: BLE001 - keep serving; shown in stats and the log
                 self._step_failed(exc)
             self.now_s = float(self.sim.now_s)

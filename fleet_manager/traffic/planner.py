@@ -83,6 +83,19 @@ class PibtPlanner:
         self._last_goal = np.zeros(0, dtype=np.int64)
 
     # ---- public ------------------------------------------------------------------------------
+    def warm_up(self, goals: np.ndarray) -> int:
+        """Build the cost tables for these goals ahead of the first tick (set-up time, e.g.
+        while the fleet boots), so early steps need not steer by Manhattan distance.
+        Returns the number of tables built; goals beyond the cache capacity are skipped."""
+        goals = np.unique(np.asarray(goals, dtype=np.int64))
+        bad = goals[(goals < 0) | (goals >= self.graph.n)]
+        if bad.size:
+            raise PlanningError(f"warm-up goal {self.graph.describe(int(bad[0]))} is not a node")
+        cache = self.costs.table_cache
+        before = cache.computed
+        cache.ensure(goals[: cache.capacity])
+        return cache.computed - before
+
     def step(
         self, positions: np.ndarray, goals: np.ndarray, pinned: np.ndarray | None = None
     ) -> np.ndarray:

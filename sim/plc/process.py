@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import socket
@@ -77,8 +78,12 @@ class SimPlcProcess:
         )
         deadline = time.monotonic() + READY_TIMEOUT_S
         line = ""
-        while time.monotonic() < deadline:
-            line = self.proc.stdout.readline() if self.proc.stdout else ""
+        while (remaining := deadline - time.monotonic()) > 0 and self.proc.stdout:
+            # select: never block past the deadline on a process that neither speaks nor exits
+            ready, _, _ = select.select([self.proc.stdout], [], [], remaining)
+            if not ready:
+                break
+            line = self.proc.stdout.readline()
             if line.startswith("READY") or not line:
                 break
         if not line.startswith("READY"):

@@ -1,7 +1,7 @@
 // Monitor wiring: login, map, live snapshots, the durable event stream with catch-up, panels, commands.
 import { api, items, getToken, setToken, clearToken } from "./api.js";
 import { Stream } from "./stream.js";
-import { MapView } from "./mapview.js";
+import { MapView, stateColour } from "./mapview.js";
 import { lineChart } from "./charts.js";
 import * as panels from "./panels.js";
 
@@ -10,6 +10,7 @@ const VIEWER_REASON = "read-only: commands and acknowledgements need the technic
 const TABLE_EVERY_MS = 500;  // side tables refresh at 2 Hz; the map draws every frame
 const LANES_EVERY_MS = 2000;  // lane fill is not in the snapshot: polled
 const HISTORY_STEP_S = 10;  // KPI history sample spacing, simulated seconds
+const RATE_WINDOW_S = 300;  // units/h chart: rate over the last 5 simulated minutes
 
 const state = {
   me: null, site: null, snapshot: null, robots: [], alarms: new Map(), orders: [], tasks: [], lanes: [],
@@ -121,7 +122,7 @@ function onSnapshot(msg) {
     $("#clock").textContent = `sim ${panels.simClock(t)}${msg.speed ? ` ×${msg.speed}` : ""}`;
     const uph = Number(k.units_per_h) || 0;
     $("#kpi-strip").textContent = `${Math.round(uph)} units/h · ${k.orders_completed ?? 0} orders done · ${k.orders_open ?? 0} open · ${robots.length} robots`;
-    recordHistory(t, uph);
+    recordHistory(t, Number(k.units_picked) || 0);
     const now = performance.now();
     if (now - state.tableAt > TABLE_EVERY_MS) { state.tableAt = now; updatePanels(); }
   } catch (e) {
@@ -228,30 +229,43 @@ function updatePanels() {
 function renderDetail() {
   const el = $("#robot-detail");
   const robot = state.robots.find((r) => r.id === state.selected);
+  const task = robot && robot.task_id ? state.tasks.find((t) => t.id === robot.task_id) : null;
   panels.renderRobotDetail(el, robot,
-    { id: state.selected, canCommand: canCommand(), reason: VIEWER_REASON, lastError: state.lastErrors[state.selected] });
+    { id: state.selected, canCommand: canCommand(), reason: VIEWER_REASON, lastError: state.lastErrors[state.selected], task });
 }
 
-function recordHistory(t, uph) {
+function recordHistory(t, unitsPicked) {
   const last = state.unitsHistory[state.unitsHistory.length - 1];
   if (last && t < last[0]) { state.unitsHistory = []; state.stateHistory = []; }  // a new run restarted the clock
   else if (last && t - last[0] < HISTORY_STEP_S) return;
-  state.unitsHistory.push([t, uph]);
+  state.unitsHistory.push([t, unitsPicked]);
   const counts = {};
   for (const r of state.robots) { const s = panels.robotState(r); counts[s] = (counts[s] || 0) + 1; }
   state.stateHistory.push([t, counts]);
-  const cutoff = t - 3600;
+  const cutoff = t - 3600 - RATE_WINDOW_S;
   while (state.unitsHistory.length && state.unitsHistory[0][0] < cutoff) state.unitsHistory.shift();
-  while (state.stateHistory.length && state.stateHistory[0][0] < cutoff) state.stateHistory.shift();
+  while (state.stateHistory.length && state.stateHistory[0][0] < cutoff + RATE_WINDOW_S) state.stateHistory.shift();
+}
+
+// Units/h as a rolling rate over RATE_WINDOW_S from the picked-units counter (the snapshot's own
+// units_per_h is an average since the start, which flattens out).
+function unitsRate() {
+  const h = state.unitsHistory, out = [];
+  let j = 0;
+  for (let i = 1; i < h.length; i++) {
+    while (j < i - 1 && h[i][0] - h[j + 1][0] >= RATE_WINDOW_S) j += 1;
+    const dt = h[i][0] - h[j][0];
+    if (dt > 0) out.push([h[i][0], ((h[i][1] - h[j][1]) / dt) * 3600]);
+  }
+  return out;
 }
 
 function renderKpis() {
-  lineChart($("#chart-units"), [{ name: "units/h", colour: "#58a6ff", points: state.unitsHistory }]);
+  lineChart($("#chart-units"), [{ name: `units/h (rolling ${RATE_WINDOW_S / 60} min)`, colour: "#58a6ff", points: unitsRate() }]);
   const names = [...new Set(state.stateHistory.flatMap(([, c]) => Object.keys(c)))].sort();
-  const palette = ["#8b949e", "#58a6ff", "#79c0ff", "#a371f7", "#39c5cf", "#e3b341", "#d29922", "#f0883e", "#f85149"];
-  lineChart($("#chart-states"), names.map((n, i) => ({
-    name: n, colour: palette[i % palette.length], points: state.stateHistory.map(([t, c]) => [t, c[n] || 0]),
-  })));
+  lineChart($("#chart-states"), names.map((n) => ({
+    name: n, colour: stateColour(n), points: state.stateHistory.map(([t, c]) => [t, c[n] || 0]),
+  })), { unit: " robots" });
   panels.renderStationBars($("#station-bars"), state.snapshot?.stations || [], state.snapshot?.kpis);
 }
 

@@ -36,7 +36,7 @@ export function renderRobotTable(tbody, robots, { search, state, selected, limit
   return shown.length;
 }
 
-export function renderRobotDetail(el, robot, { id, canCommand, reason, lastError }) {
+export function renderRobotDetail(el, robot, { id, canCommand, reason, lastError, task }) {
   if (!id) { el.hidden = true; el.dataset.robot = ""; return; }
   el.hidden = false;
   if (el.dataset.robot !== id) {
@@ -58,7 +58,7 @@ export function renderRobotDetail(el, robot, { id, canCommand, reason, lastError
   const err = lastError || (robot.error ? `fault: ${robot.error}` : "");
   const st = robotState(robot);
   title.innerHTML = `${dot(st)} ${esc(robot.id)} <span class="muted">${esc(st)}</span>`;
-  info.innerHTML = `<div class="kv"><span>battery</span><b>${pct(robot.battery_soc)}</b><span>task</span><b>${esc(robot.task_id || "none")}</b>
+  info.innerHTML = `<div class="kv"><span>battery</span><b>${pct(robot.battery_soc)}</b><span>task</span><b>${esc(robot.task_id || "none")}${task ? ` <span class="muted">${esc(task.kind)} · ${esc(task.state)}${task.order_id ? ` · ${esc(task.order_id)}` : ""}</span>` : ""}</b>
       <span>pod</span><b>${esc(robot.pod_id || "none")}</b><span>position</span><b>(${(robot.x_m ?? 0).toFixed(1)}, ${(robot.y_m ?? 0).toFixed(1)}) m, ${Math.round(robot.heading_deg || 0)}°</b>
       <span>path</span><b>${path.length ? `${path.length} cells ahead (dashed on the map)` : "none"}</b>
       <span>last error</span><b class="error" id="robot-error">${esc(err || "none")}</b></div>`;
