@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -19,14 +20,13 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from fleet_manager.events import EventBus
+from fleet_manager.sortation import LaneAssigner, SortPlan, demo_orders
+from plc_bridge.config import load_plc_config
+from plc_bridge.service import PlcBridgeService
+from sim.plc.process import SimPlcProcess, VirtualSerialPair
 
-from fleet_manager.events import EventBus  # noqa: E402
-from fleet_manager.sortation import LaneAssigner, SortPlan, demo_orders  # noqa: E402
-from plc_bridge.config import load_plc_config  # noqa: E402
-from plc_bridge.service import PlcBridgeService  # noqa: E402
-from sim.plc.process import SimPlcProcess, VirtualSerialPair  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 DEMO = REPO / "config" / "plc" / "demo-sorter.yaml"
 
@@ -55,9 +55,10 @@ def run_variant(name: str, cfg_path: Path, args: argparse.Namespace, work: Path)
             cfg = base.with_connection(port=plc.port)
             service = asyncio.run(drive(cfg, args.duration_s, plan))
     else:
-        with VirtualSerialPair() as pair, SimPlcProcess(
-            cfg_path, rtu=pair.ends[0], extra=extra, workdir=work
-        ) as plc:
+        with (
+            VirtualSerialPair() as pair,
+            SimPlcProcess(cfg_path, rtu=pair.ends[0], extra=extra, workdir=work) as plc,
+        ):
             cfg = base.with_connection(transport="rtu", serial_port=pair.ends[1])
             service = asyncio.run(drive(cfg, args.duration_s, plan))
     stats = plc.stats()
@@ -115,16 +116,19 @@ def main() -> int:
         "time_scale": args.time_scale,
         "duration_s_per_variant": args.duration_s,
         "poll_period_ms": args.poll_period_s * 1000,
+        "load_average_1min": round(os.getloadavg()[0], 2),  # a busy machine widens the tail
         "variants": results,
     }
     if not args.json:
         keys = list(next(iter(results.values())).keys())
-        print(f"sorter: {args.rate_per_h:.0f} items/h (simulated), {summary['lanes']} lanes, "
-              f"time scale {args.time_scale}x, {args.duration_s:.0f} s wall per variant, "
-              f"poll {args.poll_period_s * 1000:.0f} ms")
+        print(
+            f"sorter: {args.rate_per_h:.0f} items/h (simulated), {summary['lanes']} lanes, "
+            f"time scale {args.time_scale}x, {args.duration_s:.0f} s wall per variant, "
+            f"poll {args.poll_period_s * 1000:.0f} ms"
+        )
         print(f"{'metric':34s}" + "".join(f"{n:>12s}" for n in results))
         for key in keys:
-            print(f"{key:34s}" + "".join(f"{str(results[n][key]):>12s}" for n in results))
+            print(f"{key:34s}" + "".join(f"{results[n][key]!s:>12s}" for n in results))
     print(json.dumps(summary))
     return 0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import signal
 import socket
@@ -78,6 +79,7 @@ def run_command(args: argparse.Namespace) -> int:
         sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((args.host, args.port))
+        sock.listen(2048)  # connections wait in the backlog until uvicorn starts accepting
     except OSError as exc:
         return _fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
     store = SqliteStore.in_dir(
@@ -136,6 +138,9 @@ def _serve(args: argparse.Namespace, site: object, store: object, sock: socket.s
         runtime.add_component(WebhookSender(url, secret=args.webhook_secret))
     stop_status = threading.Event()
     runtime.start()
+    # Site, graph and simulator are long-lived: keep them out of every full GC pass, which
+    # would otherwise pause request handling for tens of milliseconds.
+    gc.freeze()
     try:
         app = create_app(runtime, cors_origins=args.cors_origin)
         config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")

@@ -110,6 +110,7 @@ class PlcBridgeService:
         self._start_task: asyncio.Task | None = None
         self._next_start_attempt_s = 0.0
         self._heartbeats_since_connect = 0
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     def _mailbox(self, request: str, ack: str) -> Mailbox | None:
         regs = self.config.registers
@@ -119,6 +120,7 @@ class PlcBridgeService:
 
     # ---- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
+        self.loop = asyncio.get_running_loop()
         await self.transport.start()
         self._tasks = [
             asyncio.create_task(self._poll_loop(), name="plc-poll"),
@@ -326,9 +328,10 @@ class PlcBridgeService:
                     "lane",
                     "full" if full else "available",
                     self.clock(),
-                    lane=lane.id,
-                    fill=fill,
-                    capacity=lane.capacity_items,
+                    lane_id=lane.id,
+                    sorter_id=self.config.sorter.sorter.id,
+                    fill_items=fill,
+                    capacity_items=lane.capacity_items,
                 )
         self.state["lane_fill"] = words
 
@@ -366,15 +369,37 @@ class PlcBridgeService:
             raise RuntimeError(f"{self.config.source}: register map has no command mailbox")
         return await self.command_box.send(code, args, deadline_s)
 
-    async def set_lane_enabled(self, lane_id: str, enabled: bool) -> None:
-        """Enable/disable a sorter lane (LaneError names an unknown lane; nothing is changed)."""
+    def apply_lane_enabled(self, lane_id: str, enabled: bool, at_s: float | None = None) -> bool:
+        """Enable/disable a lane for the decisions at once (sync); LaneError names an unknown
+        lane and changes nothing. Returns whether the flag changed (a lane event went out)."""
         if self.assigner is None or self.config.sorter is None:
             raise LaneError(f"PLC {self.config.name} has no sorter")
+        changed = self.assigner.enabled.get(lane_id) != bool(enabled)
         self.assigner.set_enabled(lane_id, enabled)
-        self.bus.emit("lane", "enabled" if enabled else "disabled", self.clock(), lane=lane_id)
-        if self.command_box is not None:
-            number = self.config.sorter.lane_numbers[lane_id]
-            await self.command(codes.CMD_SET_LANE_ENABLED, [number, int(enabled)], deadline_s=5.0)
+        if changed:
+            self.bus.emit(
+                "lane",
+                "enabled" if enabled else "disabled",
+                self.clock() if at_s is None else at_s,
+                lane_id=lane_id,
+                sorter_id=self.config.sorter.sorter.id,
+                plc=self.config.name,
+            )
+        return changed
+
+    async def tell_plc_lane_enabled(self, lane_id: str, enabled: bool) -> CommandResult | None:
+        """Tell the PLC too (its diverts then refuse the lane even if the WCS slipped)."""
+        if self.command_box is None or self.config.sorter is None:
+            return None
+        number = self.config.sorter.lane_numbers[lane_id]
+        return await self.command(
+            codes.CMD_SET_LANE_ENABLED, [number, int(enabled)], deadline_s=5.0
+        )
+
+    async def set_lane_enabled(self, lane_id: str, enabled: bool) -> None:
+        """Enable/disable a sorter lane (LaneError names an unknown lane; nothing is changed)."""
+        self.apply_lane_enabled(lane_id, enabled)
+        await self.tell_plc_lane_enabled(lane_id, enabled)
 
     def status(self) -> dict[str, Any]:
         rtt = list(self.transport.rtt_ms)

@@ -65,6 +65,14 @@ def _js(driver, expr: str):
     return driver.execute_script(f"return {expr}")
 
 
+def _buttons(driver, css: str) -> list[tuple[bool, str]]:
+    """(disabled, title) of every button `css` matches, read at one instant."""
+    found = driver.execute_script(
+        "return [...document.querySelectorAll(arguments[0])].map((b) => [b.disabled, b.title])", css
+    )
+    return [(bool(d), str(t)) for d, t in found]
+
+
 def _select_robot(driver, robot_id: str) -> None:
     driver.find_element("css selector", '#tabs button[data-tab="robots"]').click()
     search = driver.find_element("id", "robot-search")
@@ -86,6 +94,8 @@ def test_page_loads_demo_site(server: WcsServer, tech) -> None:
     assert server.tech not in tech.current_url  # type: ignore[attr-defined]
     assert _js(tech, "sessionStorage.getItem('wcs.token')") == server.tech  # type: ignore[attr-defined]
     _wait(tech, lambda d: _js(d, "window.wcsMonitor.frames()") > 30, "frames drawn")
+    errors = [e["message"] for e in tech.get_log("browser") if e["level"] == "SEVERE"]
+    assert not errors, errors  # no script errors, no failed request while the server is up
 
 
 def test_drawn_robot_positions_change(tech) -> None:
@@ -150,13 +160,13 @@ def test_viewer_sees_commands_disabled_with_reason(server: WcsServer) -> None:
     driver = _open(server, server.viewer)  # type: ignore[attr-defined]
     try:
         _select_robot(driver, "AMR-03")
-        buttons = driver.find_elements("css selector", "#robot-detail button[data-cmd]")
+        # Read in one script: the tables re-render while Selenium would walk them element by element.
+        buttons = _buttons(driver, "#robot-detail button[data-cmd]")
         assert len(buttons) == 6
-        assert all(not b.is_enabled() for b in buttons)
-        assert all("technician" in (b.get_attribute("title") or "") for b in buttons)
+        assert all(disabled and "technician" in title for disabled, title in buttons)
         assert "technician role" in driver.find_element("id", "cmd-reason").text
-        lanes = driver.find_elements("css selector", "#lane-table button[data-lane]")
-        assert lanes and all(not b.is_enabled() for b in lanes)
+        lanes = _buttons(driver, "#lane-table button[data-lane]")
+        assert lanes and all(disabled for disabled, _title in lanes)
         # The server refuses a viewer too; the disabled buttons only say so early.
         refused = server.post("/api/v1/robots/AMR-03/commands", server.viewer, {"command": "pause"})  # type: ignore[attr-defined]
         assert refused.status_code == 403
@@ -171,12 +181,12 @@ def test_simulator_alarm_appears_and_is_acknowledged(server: WcsServer, tech) ->
     tech.find_element("css selector", '#tabs button[data-tab="alarms"]').click()
     item = f'#alarm-list li[data-alarm="{alarm_id}"]'
     _wait(tech, lambda d: d.find_elements("css selector", item), "alarm listed")
-    assert "bumper_hit" in tech.find_element("css selector", item).text
-    raised = [float(li.get_attribute("data-raised-s")) for li in tech.find_elements("css selector", "#alarm-list li")]
+    _wait(tech, lambda d: "bumper_hit" in d.find_element("css selector", item).text, "code shown")
+    raised = _js(tech, "[...document.querySelectorAll('#alarm-list li')].map((li) => +li.dataset.raisedS)")
     assert raised == sorted(raised, reverse=True), "alarms are not newest first"
-    tech.find_element("css selector", f"{item} button[data-ack]").click()
+    _click(tech, f"{item} button[data-ack]")
     _wait(tech, lambda d: "acknowledged by tess-tech" in d.find_element("css selector", item).text, "ack")
-    assert "at sim" in tech.find_element("css selector", item).text
+    _wait(tech, lambda d: "at sim" in d.find_element("css selector", item).text, "ack time")
     stored = {a["id"]: a for a in server.get("/api/v1/alarms", server.tech)["items"]}  # type: ignore[attr-defined]
     assert stored[alarm_id]["acked_by"] == "tess-tech"
     # The artefact: demo site running, faulted robot selected (detail, path), alarm acknowledged.

@@ -131,7 +131,11 @@ def test_plc_exception_codes_raise_alarms_naming_the_register_and_bridge_keeps_r
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "sim.plc.cli", *args], capture_output=True, text=True, timeout=30, check=False
+        [sys.executable, "-m", "sim.plc.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
     )
 
 
@@ -158,3 +162,28 @@ def test_sim_plc_cli_bad_fault_options_exit_2() -> None:
     assert "ADDRESS:CODE" in run_cli("--config", str(DEMO), "--exception", "20").stderr
     done = run_cli("--config", str(DEMO), "--fault-blocks", "nope")
     assert done.returncode == 2 and "no block 'nope'" in done.stderr
+
+
+def test_lane_control_adapter_for_the_runtime(tmp_path: Path) -> None:
+    from plc_bridge.lane_control import PlcLaneControl
+
+    path = config_file(tmp_path)
+    seen: list = []
+
+    async def during(service: PlcBridgeService) -> None:
+        control = PlcLaneControl(service)
+        with pytest.raises(KeyError, match="L99"):
+            control.set_lane_enabled("L99", False, 1.0)
+        lane = control.set_lane_enabled("L02", False, 2.0)
+        assert lane["enabled"] is False and lane["sorter_id"] == "SRT1"
+        result = await control.pending[0]
+        seen.append(result.ok)
+
+    with SimPlcProcess(path, workdir=tmp_path) as plc:
+        cfg = load_plc_config(path).with_connection(port=plc.port)
+        _, events = asyncio.run(run_bridge(cfg, 0.2, during))
+    assert seen == [True]
+    lane_events = [e for e in events if e.topic == "lane" and e.kind == "disabled"]
+    assert [(e.at_s, e.data["lane_id"]) for e in lane_events] == [(2.0, "L02")]
+    sets = [e for e in plc.command_log() if e["block"] == "command" and e["code"] == 4]
+    assert [e["args"][:2] for e in sets] == [[2, 0]]  # lane number 2, disabled

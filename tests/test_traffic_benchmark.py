@@ -27,7 +27,11 @@ map
 
 def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=120
+        [sys.executable, str(SCRIPT), *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -40,8 +44,19 @@ def tiny_map(tmp_path: Path) -> Path:
 
 def test_run_reports_figures_and_writes_a_valid_paths_file(tiny_map: Path, tmp_path: Path) -> None:
     out = tmp_path / "paths.jsonl"
-    res = run("--map", str(tiny_map), "--agents", "8", "--steps", "60", "--variants", "guided",
-              "--json", "--paths-out", str(out))
+    res = run(
+        "--map",
+        str(tiny_map),
+        "--agents",
+        "8",
+        "--steps",
+        "60",
+        "--variants",
+        "guided",
+        "--json",
+        "--paths-out",
+        str(out),
+    )
     assert res.returncode == 0, res.stderr
     summary = json.loads(res.stdout.strip().splitlines()[-1])
     (fig,) = summary["variants"]

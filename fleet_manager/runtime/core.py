@@ -9,7 +9,6 @@ but not finished are submitted again (once); tasks left open by a previous run a
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import queue
@@ -20,13 +19,15 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from fleet_manager.domain import IdFactory, Order, OrderLine, Task, TaskKind, TaskState
-from fleet_manager.events import Event, EventBus
+from fleet_manager.domain import Order, OrderLine, Task, TaskKind, TaskState
+from fleet_manager.events import EventBus
 from fleet_manager.runtime.lanes import LaneControl, SiteLanes
+from fleet_manager.runtime.queries import where_is
 from fleet_manager.runtime.recorder import EventRecorder, task_fields
+from fleet_manager.runtime.recovery import close_dead_run_tasks, continue_ids, order_from_body
 from fleet_manager.runtime.timed_tasks import TIMED_KINDS, TimedTasks
 from fleet_manager.site.model import Site
-from fleet_manager.store import OrderRecord, StateBatch, StoredResponse, TaskRecord
+from fleet_manager.store import OrderRecord, StoredResponse, TaskRecord
 from fleet_manager.store.sqlite import SqliteStore
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ class Runtime:
             # Orders come from the store (API or feed), never from the simulator's own stream.
             sim_config = {**(sim_config or {}), "orders_per_h": 0.0}
         self.sim = factory(site, seed=self.config.seed, config=sim_config, bus=self.bus)
-        _continue_ids(self.sim, store)
+        continue_ids(self.sim, store)
         self.stats = RuntimeStats()
         # Replaced by the PLC bridge's sorter control when one is wired in.
         self.lane_control: LaneControl = SiteLanes(site, self.bus)
@@ -144,33 +145,11 @@ class Runtime:
 
     def _recover(self) -> None:
         """Close tasks a dead run left open, and queue its unfinished orders (once each)."""
-        batch = StateBatch()
-        for task in self.store.open_tasks():
-            if task.source == "api":
-                self._inbox.put((self._resubmit_task_call(task), None))
-                continue
-            step = {"from": task.state, "to": "cancelled", "at_s": self.now_s, "reason": "restart"}
-            batch.tasks.append({**task.as_dict(), "state": "cancelled"})
-            batch.task_history.append((task.id, step))
-            batch.events.append(
-                Event(
-                    "task",
-                    "cancelled",
-                    self.now_s,
-                    {
-                        "task_id": task.id,
-                        "task_kind": task.kind,
-                        "from_state": task.state,
-                        "to_state": "cancelled",
-                        "reason": "restart",
-                    },
-                )
-            )
+        batch, resubmit = close_dead_run_tasks(self.store, self.now_s)
         if batch:
-            batch.events.append(
-                Event("order", "recovery", self.now_s, {"closed_tasks": len(batch.tasks)})
-            )
             self.store.apply_batch(batch).result()
+        for task in resubmit:
+            self._inbox.put((self._resubmit_task_call(task), None))
         for order in self.store.open_orders():
             self._inbox.put((self._submit_order_call(order), None))
 
@@ -182,7 +161,7 @@ class Runtime:
         def queue_it(done: Future[StoredResponse]) -> None:
             if done.exception() is None and not done.result().replayed:
                 body = done.result().body
-                self._inbox.put((self._submit_order_call(_order_from_body(body)), None))
+                self._inbox.put((self._submit_order_call(order_from_body(body)), None))
 
         future.add_done_callback(queue_it)
         return future
@@ -235,7 +214,7 @@ class Runtime:
 
     def where_is(self, sku: str) -> Future[Any]:
         """Pods (with slot and node) or robots holding `sku` right now, with quantities."""
-        return self.call(lambda sim: _where_is(self.site, sim, sku))
+        return self.call(lambda sim: where_is(self.site, sim, sku))
 
     # --- reads (thread-safe) --------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
@@ -413,6 +392,7 @@ class Runtime:
             }
         snap = dict(self.sim.snapshot())
         snap.setdefault("time_s", self.now_s)
+        snap.setdefault("lanes", self.lane_control.lanes())
         snap["speed"] = self.config.speed
         text = json.dumps(snap, default=str, separators=(",", ":"))
         with self._snapshot_lock:
@@ -425,56 +405,6 @@ def _resolve(answered: list[_Pending]) -> None:
             pending.future.set_exception(pending.error)
         else:
             pending.future.set_result(pending.value)
-
-
-def _where_is(site: Site, sim: Any, sku: str) -> dict[str, Any]:
-    inventory = getattr(sim, "inventory", None)
-    if inventory is None:
-        raise RuntimeError("the simulation exposes no inventory")
-    if sku not in site.skus and sku not in getattr(inventory, "known_skus", ()):
-        raise KeyError(f"unknown SKU {sku!r}")
-    pods = getattr(sim, "pods", {}) or {}
-    locations = []
-    for pod_id in sorted(inventory.pods_with(sku)):
-        pod = pods.get(pod_id) if isinstance(pods, dict) else None
-        spec = site.pods.get(pod_id)
-        slot_id = getattr(pod, "slot", None) or (spec.slot if spec else None)
-        carrier = getattr(pod, "carried_by", None) or getattr(pod, "robot_id", None)
-        where: dict[str, Any] = {
-            "pod_id": pod_id,
-            "quantity": inventory.qty(pod_id, sku),
-            "available": inventory.available(pod_id, sku),
-            "slot_id": slot_id,
-            "robot_id": carrier,
-        }
-        slot = site.slots.get(slot_id) if slot_id else None
-        if slot is not None:
-            where["cell"] = list(site.coord(slot.node))
-        locations.append(where)
-    return {"sku": sku, "total_units": inventory.total_on_hand(sku), "locations": locations}
-
-
-def _continue_ids(sim: Any, store: SqliteStore) -> None:
-    """A new simulation numbers tasks and alarms from 1 again; continue after the stored ones
-    so a restart never reuses an id (T-000001 of this run is not T-000001 of the last)."""
-    highest = store.highest_ids()
-    dispatcher = getattr(sim, "dispatcher", None)
-    ids = getattr(dispatcher, "ids", None)
-    if isinstance(ids, IdFactory):
-        for prefix, n in highest.get("tasks", {}).items():
-            ids._counters[prefix] = itertools.count(n + 1)
-    alarms = getattr(sim, "alarms", None)
-    if alarms is not None and hasattr(alarms, "_counter"):
-        alarms._counter = max(alarms._counter, highest.get("alarms", {}).get("A", 0))
-
-
-def _order_from_body(body: dict[str, Any]) -> OrderRecord:
-    from fleet_manager.store import OrderLineRecord
-
-    lines = tuple(
-        OrderLineRecord(x["sku"], x["quantity"], x.get("picked", 0)) for x in body["lines"]
-    )
-    return OrderRecord(**{**body, "lines": lines})
 
 
 def _default_sim_factory(site: Site, **kwargs: Any) -> Any:

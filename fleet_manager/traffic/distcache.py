@@ -28,8 +28,10 @@ class DistanceCache:
         self._slab = np.empty((self.capacity, self.n), dtype=self.dtype)
         self._slot_of_goal = np.full(self.n, -1, dtype=np.int32)
         self._goal_of_slot = np.full(self.capacity, -1, dtype=np.int32)
-        self._last_used = np.zeros(self.capacity, dtype=np.int64)
-        self._clock = 0
+        # Eviction order: tables marked idle (0), then never-used slots (1), then least recently
+        # used. Reusing idle slots first keeps the resident slab near the active goal count.
+        self._last_used = np.ones(self.capacity, dtype=np.int64)
+        self._clock = 1
         self.computed = 0  # tables built so far (cache misses)
 
     def ensure(self, goals: np.ndarray) -> np.ndarray:
@@ -53,6 +55,11 @@ class DistanceCache:
             slots = self._slot_of_goal[goals]
         self._last_used[slots] = self._clock
         return slots
+
+    def mark_idle(self, goals: np.ndarray) -> None:
+        """Goals nobody heads for now: their tables stay usable but are evicted first."""
+        slots = self._slot_of_goal[np.asarray(goals, dtype=np.int64)]
+        self._last_used[slots[slots >= 0]] = 0
 
     def has(self, goals: np.ndarray) -> np.ndarray:
         """True where a goal's table is cached (no work, no LRU update)."""

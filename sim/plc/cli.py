@@ -33,6 +33,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--rtu", metavar="DEVICE", help="serve Modbus RTU on this serial device")
     p.add_argument("--baudrate", type=int, help="RTU baud rate (default: the config's)")
     p.add_argument("--state-dir", help="directory for the command log and tracking-id state")
+    p.add_argument(
+        "--fsync",
+        action="store_true",
+        help="fsync the command log before each ack (power-cut durability)",
+    )
     p.add_argument("--events-file", help="append PLC events (JSON lines) here")
     p.add_argument("--stats-file", help="write statistics (JSON) here every second and at exit")
     p.add_argument("--time-scale", type=float, default=1.0, help="simulated s per wall s")
@@ -125,6 +130,7 @@ def run_sim_plc(args: argparse.Namespace) -> int:
         state_dir,
         Path(args.events_file) if args.events_file else None,
         args.time_scale,
+        args.fsync,
     )
     try:
         asyncio.run(_serve(program, config, faults, args.stats_file))

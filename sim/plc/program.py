@@ -40,6 +40,7 @@ class PlcProgram:
         state_dir: Path | None = None,
         event_log: Path | None = None,
         time_scale: float = 1.0,
+        fsync: bool = False,
     ) -> None:
         self.config = config
         self.params = params
@@ -50,12 +51,12 @@ class PlcProgram:
         self.event_log = event_log
         log = state_dir / f"{config.name}-commands.jsonl" if state_dir else None
         self.command_box = (
-            MailboxServer(self.memory, "command", "command_ack", self._on_command, log)
+            MailboxServer(self.memory, "command", "command_ack", self._on_command, log, fsync)
             if self.has("command") and self.has("command_ack")
             else None
         )
         self.divert_box = (
-            MailboxServer(self.memory, "divert", "divert_ack", self._on_divert, log)
+            MailboxServer(self.memory, "divert", "divert_ack", self._on_divert, log, fsync)
             if self.has("divert") and self.has("divert_ack")
             else None
         )
