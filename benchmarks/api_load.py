@@ -57,6 +57,18 @@ def make_token(data_dir: Path) -> str:
     return out.stdout.strip().splitlines()[0]
 
 
+def stocked_skus() -> list[str]:
+    """SKUs of the demo site repeated by stock, so uniform draws follow stock and never run
+    a SKU dry within a run (each variant starts from a fresh data dir and full pods)."""
+    from fleet_manager.site import default_map_path, load_site
+
+    stock: dict[str, int] = {}
+    for pod in load_site(default_map_path()).pods.values():
+        for sku, qty in pod.inventory.items():
+            stock[sku] = stock.get(sku, 0) + qty
+    return [sku for sku, qty in sorted(stock.items()) for _ in range(qty)]
+
+
 def cpu_s(pid: int) -> float:
     """User + system CPU seconds of a process (Linux /proc), to report cost per order."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -167,7 +179,7 @@ def run_variant(
         port = free_port()
         proc = start_server(data_dir, port, env_extra, extra_args)
         try:
-            skus = [f"SKU-{i:04d}" for i in range(1, 201)]
+            skus = stocked_skus()
             per_proc = max(1, opts.concurrency // opts.client_procs)
             jobs = [
                 (port, token, per_proc, opts.warmup_s, opts.duration_s, opts.seed + i, skus)
@@ -193,6 +205,7 @@ def run_variant(
         "latency_ms_p99": round(float(np.percentile(lat, 99)), 2) if len(lat) else None,
         "orders_accepted": len(lat),
         "errors": len(errors),
+        "error_statuses": sorted(set(errors)),
         # Warm-up included; divides the server's CPU by every order it answered.
         "server_cpu_ms_per_order": round(
             1000 * server_cpu_s / max(1, len(lat) * (1 + opts.warmup_s / opts.duration_s)), 3

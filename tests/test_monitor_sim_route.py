@@ -51,8 +51,12 @@ def test_fault_route_raises_an_alarm_for_a_technician(server: WcsServer) -> None
     assert alarm["code"] == "lidar_blind" and alarm["source"] == "robot:AMR-07"
     listed = {a["id"]: a for a in server.get("/api/v1/alarms", server.tech)["items"]}  # type: ignore[attr-defined]
     assert listed[alarm["id"]]["state"] == "active"
-    robot = server.get("/api/v1/robots/AMR-07", server.tech)  # type: ignore[attr-defined]
-    assert robot["error"] == "lidar_blind"
+    # The robot list comes from the next fleet snapshot (5 Hz): read snapshots until one shows it.
+    for snap in server.live_snapshots(server.tech, 20):  # type: ignore[attr-defined]
+        robot = next(r for r in snap["robots"] if r["id"] == "AMR-07")
+        if robot["error"] is not None:
+            break
+    assert robot["error"] == "lidar_blind" and robot["state"] == "fault"
 
 
 def test_fault_route_names_an_unknown_robot(server: WcsServer) -> None:
