@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -22,6 +21,7 @@ from plc_bridge.register_map import (
     RegisterMap,
 )
 from plc_bridge.sorter import SorterController
+from plc_bridge.tasks import cancel_and_wait
 from plc_bridge.transport import ModbusTransport, PlcExceptionResponse, PlcUnavailable
 
 
@@ -111,6 +111,7 @@ class PlcBridgeService:
         self._next_start_attempt_s = 0.0
         self._heartbeats_since_connect = 0
         self.loop: asyncio.AbstractEventLoop | None = None
+        self._stopping = False
 
     def _mailbox(self, request: str, ack: str) -> Mailbox | None:
         regs = self.config.registers
@@ -121,6 +122,7 @@ class PlcBridgeService:
     # ---- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
+        self._stopping = False
         await self.transport.start()
         self._tasks = [
             asyncio.create_task(self._poll_loop(), name="plc-poll"),
@@ -130,11 +132,9 @@ class PlcBridgeService:
             await self.sorter.start()
 
     async def stop(self) -> None:
+        self._stopping = True
         for task in [*self._tasks, self._start_task]:
-            if task:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await cancel_and_wait(task)
         self._tasks = []
         if self.sorter:
             await self.sorter.stop()
@@ -176,7 +176,7 @@ class PlcBridgeService:
         if not regs.has("wcs_heartbeat"):
             return
         address = regs.block("wcs_heartbeat").address
-        while True:
+        while not self._stopping:
             if self.transport.connected:
                 self.wcs_heartbeat = (self.wcs_heartbeat + 1) & 0xFFFF
                 try:
@@ -190,7 +190,7 @@ class PlcBridgeService:
 
     async def _poll_loop(self) -> None:
         period_s = self.config.timing.poll_period_s
-        while True:
+        while not self._stopping:
             started = time.monotonic()
             if self.transport.connected:
                 await self._poll_once()

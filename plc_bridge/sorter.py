@@ -16,6 +16,7 @@ from plc_bridge.config import SorterSetup
 from plc_bridge.mailbox import CommandTimeout, Mailbox
 from plc_bridge.register_map import Block, decode_ascii
 from plc_bridge.rings import RingReader
+from plc_bridge.tasks import cancel_and_wait
 from plc_bridge.transport import PlcExceptionResponse
 
 
@@ -66,13 +67,8 @@ class SorterController:
             self._worker = asyncio.create_task(self._divert_worker(), name="sorter-diverts")
 
     async def stop(self) -> None:
-        if self._worker:
-            self._worker.cancel()
-            try:
-                await self._worker
-            except asyncio.CancelledError:
-                pass
-            self._worker = None
+        await cancel_and_wait(self._worker)
+        self._worker = None
 
     # ---- from the poll -----------------------------------------------------------------------
     def on_poll(self, scans: list[int], confirms: list[int]) -> None:

@@ -15,6 +15,7 @@ from pymodbus.exceptions import ModbusException
 
 from plc_bridge.config import Connection, Timing
 from plc_bridge.register_map import MAX_READ_WORDS, MAX_WRITE_WORDS, check_word
+from plc_bridge.tasks import cancel_and_wait
 
 EXCEPTION_NAMES = {
     1: "illegal function",
@@ -104,11 +105,8 @@ class ModbusTransport:
             self._task = asyncio.create_task(self._supervise(), name="modbus-connect")
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         self._drop("stopped", notify=False)
 
     async def wait_connected(self, timeout_s: float) -> bool:
