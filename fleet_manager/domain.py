@@ -185,3 +185,7 @@ class IdFactory:
     def next(self, prefix: str) -> str:
         counter = self._counters.setdefault(prefix, itertools.count(1))
         return f"{prefix}-{next(counter):06d}"
+
+    def continue_after(self, prefix: str, last: int) -> None:
+        """Resume a counter after `last` (e.g. the highest id found in the store on restart)."""
+        self._counters[prefix] = itertools.count(last + 1)

@@ -63,32 +63,55 @@ class AsrsController:
     cycles_run: int = 0
     dual_cycles_run: int = 0
     _jobs: list[_Job] = field(default_factory=list)
+    handoffs: list[Task] = field(default_factory=list)  # transfers created, not yet taken
+    _adopted: set[str] = field(default_factory=set)
 
     # ---- requests ------------------------------------------------------------------------------
     def request_store(self, tote_id: str, sku: Sku, quantity: int, lot: str,
-                      received_s: float | None = None, slot_id: str | None = None) -> Task:
-        """A tote is at the I/O point: reserve a slot (policy, or `slot_id`) and queue the move."""
+                      received_s: float | None = None, slot_id: str | None = None,
+                      task: Task | None = None) -> Task:
+        """A tote is at the I/O point: reserve a slot (policy, or `slot_id`) and queue the move.
+        `task` adopts a task created elsewhere (the WMS API) instead of making a new one."""
         now = self.clock()
         inv = self.inventory
+        received = False
         try:
             inv.store.tote(tote_id)
         except ToteNotFound:  # first time seen: it enters at this aisle's I/O point
             inv.receive(tote_id, sku, quantity, lot, now if received_s is None else received_s)
-        task = self._new_task(TaskKind.ASRS_STORE, None, {"tote_id": tote_id, "sku": sku})
-        move = inv.plan_store(tote_id, slot_id, ref=task.id)
+            received = True
+        task = self._adopt(task, TaskKind.ASRS_STORE, None, {"tote_id": tote_id, "sku": sku})
+        try:
+            move = inv.plan_store(tote_id, slot_id, ref=task.id)
+        except Exception:
+            if received:  # nothing half-applied: a refused store forgets the tote again
+                inv.store.remove_tote_at(tote_id, inv.io)
+            raise
         task.payload.update(move_id=move.move_id, target=move.target)
         self._queue(_Job([move], {move.move_id: task}), [task])
         return task
 
-    def request_retrieve(self, order_id: str, sku: Sku, station_id: str, quantity: int = 1) -> Task:
-        """An order line wants `sku` at `station_id`: reserve the FIFO tote (+ one relocation)."""
-        task = self._new_task(TaskKind.ASRS_RETRIEVE, order_id,
-                              {"sku": sku, "quantity": quantity, "station_id": station_id})
-        moves = self.inventory.plan_retrieve(sku, ref=task.id)  # NoStock names the SKU
+    def request_retrieve(self, order_id: str | None, sku: Sku, station_id: str | None,
+                         quantity: int = 1, task: Task | None = None) -> Task:
+        """An order line wants `sku` at `station_id` (None: leave it at the I/O point): reserve
+        the FIFO tote (+ one relocation)."""
+        task = self._adopt(task, TaskKind.ASRS_RETRIEVE, order_id,
+                           {"sku": sku, "quantity": quantity, "station_id": station_id})
+        moves = self.inventory.plan_retrieve(sku, ref=task.id, station_id=station_id)
         return self._queue_retrieve(task, moves, order_id, station_id)
 
-    def _queue_retrieve(self, task: Task, moves: list[MoveRecord], order_id: str,
-                        station_id: str) -> Task:
+    def _adopt(self, task: Task | None, kind: TaskKind, order_id: str | None,
+               payload: dict) -> Task:
+        if task is None:
+            return self._new_task(kind, order_id, payload)
+        if task.id in self.tasks:
+            raise ValueError(f"task {task.id} is already known to aisle {self.inventory.rack.aisle.id}")
+        task.payload.update({"aisle": self.inventory.rack.aisle.id, **payload})
+        self._adopted.add(task.id)
+        return task
+
+    def _queue_retrieve(self, task: Task, moves: list[MoveRecord], order_id: str | None,
+                        station_id: str | None) -> Task:
         tasks = {moves[-1].move_id: task}
         task.payload.update(move_id=moves[-1].move_id, tote_id=moves[-1].tote_id,
                             source=moves[-1].source)
@@ -102,18 +125,22 @@ class AsrsController:
         self._queue(_Job(moves, tasks, station_id), queued)
         return task
 
-    def request_retrieve_tote(self, order_id: str, tote_id: str, station_id: str) -> Task:
+    def request_retrieve_tote(self, order_id: str | None, tote_id: str, station_id: str | None,
+                              task: Task | None = None) -> Task:
         """Retrieve one named tote; ToteNotFound names where it is when it is not in the rack."""
         tote = self.inventory.store.tote(tote_id)
-        task = self._new_task(TaskKind.ASRS_RETRIEVE, order_id,
-                              {"sku": tote.sku, "station_id": station_id})
-        moves = self.inventory.plan_retrieve_tote(tote_id, ref=task.id)
+        task = self._adopt(task, TaskKind.ASRS_RETRIEVE, order_id,
+                           {"sku": tote.sku, "station_id": station_id})
+        moves = self.inventory.plan_retrieve_tote(tote_id, ref=task.id, station_id=station_id)
         return self._queue_retrieve(task, moves, order_id, station_id)
 
-    def recover_open_moves(self) -> int:
+    def recover_open_moves(self, adopt: dict[str, Task] | None = None) -> int:
         """After a restart: re-queue this aisle's reserved and faulted moves from the store (one
         job per original request). A move that was active when the WCS stopped may or may not
-        have run, so it becomes a crane fault with an alarm for an operator to check."""
+        have run, so it becomes a crane fault with an alarm for an operator to check.
+        `adopt` maps request ids (a move's ref) to tasks that carry on under the same id; a
+        retrieve keeps the station it was planned for."""
+        adopt = adopt or {}
         rack, io = self.inventory.rack, self.inventory.io
         mine = [m for m in self.inventory.store.open_moves()
                 if m.source in rack.index or m.target in rack.index or io in (m.source, m.target)]
@@ -122,10 +149,17 @@ class AsrsController:
             by_ref.setdefault(m.ref or m.move_id, []).append(m)
         for ref, moves in by_ref.items():
             moves.sort(key=lambda m: m.kind != MoveKind.RELOCATE)  # a relocation runs first
-            tasks = {m.move_id: self._new_task(TASK_KIND[m.kind], None, {
-                "move_id": m.move_id, "tote_id": m.tote_id, "source": m.source,
-                "target": m.target, "recovered_from": ref}) for m in moves}
-            job = _Job(moves, tasks)
+            station_id = self.inventory.store.job_station(ref)
+            tasks: dict[str, Task] = {}
+            for m in moves:
+                payload = {"move_id": m.move_id, "tote_id": m.tote_id, "source": m.source,
+                           "target": m.target, "recovered_from": ref}
+                mine = adopt.get(ref) if m.kind != MoveKind.RELOCATE else None
+                if mine is not None and TASK_KIND[m.kind] == mine.kind:
+                    tasks[m.move_id] = self._adopt(mine, mine.kind, mine.order_id, payload)
+                else:
+                    tasks[m.move_id] = self._new_task(TASK_KIND[m.kind], None, payload)
+            job = _Job(moves, tasks, station_id)
             job.from_forks = self.inventory.store.tote(moves[0].tote_id).location == \
                 crane_location(moves[0].crane_id)
             self._queue(job, list(tasks.values()))
@@ -148,7 +182,24 @@ class AsrsController:
         self._jobs.append(job)
         for t in tasks:
             self.tasks[t.id] = t
-            self._emit_task(t, None, TaskState.QUEUED, "created")
+            # An adopted task was announced by its creator: this is its "created" hand-over.
+            kind = "created" if t.id in self._adopted else None
+            self._emit_task(t, None, TaskState.QUEUED, "created", kind)
+
+    def cancel_queued(self, task_id: str, reason: str) -> None:
+        """Cancel a request whose crane moves have not started: reservations released, its
+        tasks cancelled. Refused (ValueError) once the crane works on it."""
+        job = next((j for j in self._jobs if any(t.id == task_id for t in j.tasks.values())), None)
+        if job is None:
+            raise ValueError(f"task {task_id}: no queued crane job (already done or unknown)")
+        started = [m for m in job.moves if self.inventory.store.move(m.move_id).state
+                   != MoveState.RESERVED]
+        if started or job.done:
+            raise ValueError(f"task {task_id}: the crane already works on it; cannot cancel")
+        for move in job.moves:
+            self.inventory.cancel(move.move_id, reason)
+            self._transition(job.tasks[move.move_id], TaskState.CANCELLED, reason)
+        self._jobs.remove(job)
 
     @property
     def pending_jobs(self) -> int:
@@ -250,7 +301,10 @@ class AsrsController:
         await self.reset_fault()
 
     def _hand_off(self, job: _Job, move: MoveRecord, task: Task) -> None:
-        """The tote is at the I/O point: a conveyor transfer to the station continues the order."""
+        """The tote is at the I/O point: a conveyor transfer to the station continues the order
+        (none when the retrieve named no station: the tote waits at the I/O point)."""
+        if job.station_id is None:
+            return
         aisle = self.inventory.rack.aisle
         transfer = self._new_task(TaskKind.CONVEYOR_TRANSFER, task.order_id, {
             "tote_id": move.tote_id, "sku": task.payload.get("sku"),
@@ -258,6 +312,7 @@ class AsrsController:
             "to": job.station_id, "after_task": task.id})
         task.payload["transfer_task"] = transfer.id
         self.tasks[transfer.id] = transfer
+        self.handoffs.append(transfer)  # for whoever runs the conveyor
         self._emit_task(transfer, None, TaskState.QUEUED, "created")
 
     # ---- events --------------------------------------------------------------------------------
@@ -269,8 +324,10 @@ class AsrsController:
         task.transition(to, self.clock(), reason, resource)
         self._emit_task(task, before, to, reason)
 
-    def _emit_task(self, task: Task, before: TaskState | None, to: TaskState, reason: str) -> None:
-        self._publish("task", str(to), task_id=task.id, kind=str(task.kind),
+    def _emit_task(self, task: Task, before: TaskState | None, to: TaskState, reason: str,
+                   event_kind: str | None = None) -> None:
+        self._publish("task", event_kind or str(to), task_id=task.id, kind=str(task.kind),
+                      task_kind=str(task.kind), state=str(to),
                       from_state=str(before) if before else None, to_state=str(to), reason=reason,
                       resource_id=task.resource_id, order_id=task.order_id, payload=dict(task.payload))
 

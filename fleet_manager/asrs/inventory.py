@@ -100,7 +100,7 @@ class AsrsInventory:
             if view.occupied[f] or view.reserved[f]:
                 raise SlotConflict(f"slot {slot_id} is behind {front}, which is occupied or reserved")
 
-    def plan_retrieve(self, sku: Sku, ref: str = "") -> list[MoveRecord]:
+    def plan_retrieve(self, sku: Sku, ref: str = "", station_id: str | None = None) -> list[MoveRecord]:
         """FIFO: reserve the oldest retrievable tote of `sku`; [relocation?, retrieve]."""
         with self._lock:
             view = self.view()
@@ -109,14 +109,16 @@ class AsrsInventory:
                 if tote.location not in self.rack.index:
                     continue  # in another aisle
                 try:
-                    return self.store.reserve_moves(self._retrieve_moves(view, tote, ref))
+                    return self.store.reserve_moves(self._retrieve_moves(view, tote, ref),
+                                                    station_id)
                 except SlotConflict as exc:  # blocked lane, or lost a race with another process
                     reasons.append(str(exc))
                     view = self.view()
             detail = f" ({'; '.join(reasons[:3])})" if reasons else ""
             raise NoStock(f"aisle {self.rack.aisle.id}: no retrievable tote of sku {sku}{detail}")
 
-    def plan_retrieve_tote(self, tote_id: str, ref: str = "") -> list[MoveRecord]:
+    def plan_retrieve_tote(self, tote_id: str, ref: str = "",
+                           station_id: str | None = None) -> list[MoveRecord]:
         """Retrieve one named tote; refused with its actual location when it is not in the rack."""
         with self._lock:
             tote = self.store.tote(tote_id)
@@ -126,7 +128,7 @@ class AsrsInventory:
             if tote.reserved_by is not None:
                 raise SlotConflict(f"tote {tote_id} in slot {tote.location} is already reserved "
                                    f"by move {tote.reserved_by}")
-            return self.store.reserve_moves(self._retrieve_moves(self.view(), tote, ref))
+            return self.store.reserve_moves(self._retrieve_moves(self.view(), tote, ref), station_id)
 
     def _retrieve_moves(self, view: RackView, tote: ToteRecord, ref: str) -> list[MoveRecord]:
         moves: list[MoveRecord] = []

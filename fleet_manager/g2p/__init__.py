@@ -21,7 +21,7 @@ class G2PConfig:
     pod_selection: str = "most_lines"
     pod_return: str = "nearest_free"
     max_inbound_per_station: int = 8  # robots with pods heading to or queued at one station
-    order_slots_per_station: int = 24  # orders open at once per station (more = more pile-on)
+    order_slots_per_station: int = 48  # orders open at once per station (put wall): pile-on
     reorder_point_units: int = 0  # refill a pod SKU once it is down to this (-1: never)
 
     def __post_init__(self) -> None:

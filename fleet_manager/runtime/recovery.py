@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 from fleet_manager.domain import IdFactory
@@ -41,8 +40,7 @@ def continue_ids(sim: Any, store: Any) -> None:
     ids = getattr(getattr(sim, "dispatcher", None), "ids", None)
     if isinstance(ids, IdFactory):
         for prefix, n in highest.get("tasks", {}).items():
-            # IdFactory has no public way to continue a counter yet (see the report).
-            ids._counters[prefix] = itertools.count(n + 1)
+            ids.continue_after(prefix, n)
     alarms = getattr(sim, "alarms", None)
     if alarms is not None and hasattr(alarms, "_counter"):
         alarms._counter = max(alarms._counter, highest.get("alarms", {}).get("A", 0))
