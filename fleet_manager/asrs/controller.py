@@ -154,9 +154,9 @@ class AsrsController:
             for m in moves:
                 payload = {"move_id": m.move_id, "tote_id": m.tote_id, "source": m.source,
                            "target": m.target, "recovered_from": ref}
-                mine = adopt.get(ref) if m.kind != MoveKind.RELOCATE else None
-                if mine is not None and TASK_KIND[m.kind] == mine.kind:
-                    tasks[m.move_id] = self._adopt(mine, mine.kind, mine.order_id, payload)
+                given = adopt.get(ref) if m.kind != MoveKind.RELOCATE else None
+                if given is not None and TASK_KIND[m.kind] == given.kind:
+                    tasks[m.move_id] = self._adopt(given, given.kind, given.order_id, payload)
                 else:
                     tasks[m.move_id] = self._new_task(TASK_KIND[m.kind], None, payload)
             job = _Job(moves, tasks, station_id)
@@ -314,6 +314,10 @@ class AsrsController:
         self.tasks[transfer.id] = transfer
         self.handoffs.append(transfer)  # for whoever runs the conveyor
         self._emit_task(transfer, None, TaskState.QUEUED, "created")
+
+    def fail_task(self, task: Task, reason: str) -> None:
+        """Close a task nobody can run (e.g. a transfer the conveyor refused)."""
+        self._transition(task, TaskState.FAILED, reason)
 
     # ---- events --------------------------------------------------------------------------------
     def _publish(self, topic: str, event_kind: str, /, **data: Any) -> None:

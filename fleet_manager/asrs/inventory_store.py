@@ -43,6 +43,7 @@ CREATE TABLE IF NOT EXISTS asrs_moves (
     move_id TEXT PRIMARY KEY, kind TEXT NOT NULL, tote_id TEXT NOT NULL, source TEXT NOT NULL,
     target TEXT NOT NULL, state TEXT NOT NULL, ref TEXT NOT NULL, crane_id TEXT NOT NULL,
     created_s REAL NOT NULL, detail TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS asrs_jobs (ref TEXT PRIMARY KEY, station_id TEXT);
 """
 _OPEN_MOVE_STATES = (MoveState.RESERVED, MoveState.ACTIVE, MoveState.FAULTED)
 
@@ -176,7 +177,48 @@ class InventoryStore:
             ).fetchall()
         return [move_from_row(r) for r in rows]
 
+    def job_station(self, ref: str) -> str | None:
+        """The station a request (a moves' ref) was planned to deliver to, if any."""
+        with self._lock:
+            row = self._db.execute("SELECT station_id FROM asrs_jobs WHERE ref=?", (ref,)).fetchone()
+        return None if row is None else row[0]
+
+    def totes_of(self, sku: str) -> list[ToteRecord]:
+        """Every tote of `sku` wherever it is (slot, I/O point, crane, conveyor, station)."""
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM asrs_totes WHERE sku=? ORDER BY tote_id",
+                                    (sku,)).fetchall()
+        return [ToteRecord(*r) for r in rows]
+
+    def meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM asrs_meta WHERE key=?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
     # ---- mutations -----------------------------------------------------------------------------
+    def seed_totes(self, marker: str, totes: list[ToteRecord]) -> bool:
+        """Put initial totes straight into their slots, once: False (nothing done) when
+        `marker` is already recorded, so a restart never seeds twice."""
+        with self._tx() as db:
+            if db.execute("SELECT 1 FROM asrs_meta WHERE key=?", (marker,)).fetchone():
+                return False
+            for t in totes:
+                slot = slot_row(db, t.location)
+                if slot.tote_id is not None or slot.reserved_by is not None:
+                    raise SlotConflict(f"seed tote {t.tote_id}: slot {t.location} is not empty")
+                db.execute("INSERT INTO asrs_totes VALUES (?, ?, ?, ?, ?, ?, NULL)",
+                           (t.tote_id, t.sku, t.quantity, t.lot, t.received_s, t.location))
+                db.execute("UPDATE asrs_slots SET tote_id=? WHERE slot_id=?", (t.tote_id, t.location))
+            db.execute("INSERT INTO asrs_meta VALUES (?, ?)", (marker, str(len(totes))))
+            self._touch(*(t.location for t in totes))
+        return True
+
+    def remove_tote_at(self, tote_id: str, location: str) -> None:
+        """Forget an unreserved tote that is at `location` (undo of a refused arrival)."""
+        with self._tx() as db:
+            db.execute("DELETE FROM asrs_totes WHERE tote_id=? AND location=? AND reserved_by IS NULL",
+                       (tote_id, location))
+
     def ensure_slots(self, aisle: str, slot_ids: Iterable[str]) -> None:
         slot_ids = list(slot_ids)
         with self._tx() as db:
@@ -225,9 +267,10 @@ class InventoryStore:
             db.execute("UPDATE asrs_slots SET blocked_reason=NULL WHERE slot_id=?", (slot_id,))
             self._touch(slot_id)
 
-    def reserve_moves(self, moves: list[MoveRecord]) -> list[MoveRecord]:
+    def reserve_moves(self, moves: list[MoveRecord], station_id: str | None = None) -> list[MoveRecord]:
         """Reserve every move's tote, source and target; all of them or none. Moves without an
-        id get one from a counter in the file, so ids stay unique across restarts and processes."""
+        id get one from a counter in the file, so ids stay unique across restarts and processes.
+        `station_id` (where a retrieve is headed) is kept by the moves' ref for a restart."""
         with self._tx() as db:
             out = []
             for m in moves:
@@ -235,6 +278,8 @@ class InventoryStore:
                     m = replace(m, move_id=f"MV-{next_counter(db, 'move_counter'):06d}")
                 reserve(db, m)
                 out.append(m)
+            if station_id is not None and moves and moves[-1].ref:
+                db.execute("INSERT OR REPLACE INTO asrs_jobs VALUES (?, ?)", (moves[-1].ref, station_id))
             self._touch(*(loc for m in moves for loc in (m.source, m.target)))
         return out
 

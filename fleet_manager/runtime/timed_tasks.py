@@ -1,9 +1,10 @@
-"""Timed execution of AS/RS, conveyor and sort tasks on the simulation clock.
+"""Timed execution of conveyor and sort tasks (and AS/RS ones without a controller).
 
-Stand-in until the AS/RS controller and the PLC bridge are wired into the runtime: each task
-runs queued -> assigned -> active -> done on its resource (crane, conveyor, sorter) for a time
-from the site's own geometry and the crane kinematics model. One job at a time per crane;
-conveyors and sorters carry many items at once. Called on the control thread only.
+Stand-in until the PLC bridge is wired into the runtime: each task runs queued -> assigned ->
+active -> done on its resource (crane, conveyor, sorter) for a time from the site's own geometry
+and the crane kinematics model. One job at a time per crane; conveyors and sorters carry many
+items at once. AS/RS tasks normally run on the real controller (runtime/asrs_component.py),
+which hands its conveyor transfers (I/O point -> station) to this class. Control thread only.
 """
 
 from __future__ import annotations
@@ -48,11 +49,13 @@ class TimedTasks:
         self._runs: dict[str, _Run] = {}
         self._busy_cranes: set[str] = set()
 
-    def submit(self, task: Task, now_s: float) -> None:
+    def submit(self, task: Task, now_s: float, announce: bool = True) -> None:
+        """Queue `task`; announce=False when its creator already published its creation."""
         resource, duration_s = self._plan(task)
         self.tasks[task.id] = task
         self._runs[task.id] = _Run(task, resource, duration_s)
-        self._emit(task, None, "created", now_s)
+        if announce:
+            self._emit(task, None, "created", now_s)
 
     def cancel(self, task_id: str, now_s: float) -> None:
         run = self._runs.get(task_id)
@@ -119,6 +122,8 @@ class TimedTasks:
             x_m, y_m = bay * aisle.bay_pitch_m, level * aisle.level_pitch_m
             move_s = float(CraneKinematics(aisle.crane).move_time_s(0.0, 0.0, x_m, y_m))
             return aisle.crane_id, 2 * move_s + 2 * aisle.crane.fork_time_s
+        if task.kind == TaskKind.CONVEYOR_TRANSFER and "from_node" in p:
+            return self._io_to_station(p)
         if task.kind == TaskKind.CONVEYOR_TRANSFER:
             conveyor = self.site.conveyors[p["conveyor_id"]]
             at = {pt.id: pt.position_m for pt in conveyor.points}
@@ -134,6 +139,19 @@ class TimedTasks:
             travel_m = max(0.0, lane.divert_position_m - sorter.scanner_position_m)
             return sorter.id, travel_m / speed + sorter.divert_time_s
         raise ValueError(f"task kind {task.kind.value} is not executed here")
+
+    def _io_to_station(self, p: dict[str, Any]) -> tuple[str, float]:
+        """An AS/RS hand-off: from the aisle's I/O cell to the station's pick cell along the
+        floor grid (Manhattan), at the I/O conveyor's speed."""
+        conveyor = self.site.conveyors.get(p.get("conveyor") or "")
+        if conveyor is None:
+            raise ValueError(f"{p.get('from')}: no I/O conveyor to carry tote {p.get('tote_id')}")
+        station = self.site.stations.get(p.get("to") or "")
+        if station is None:
+            raise ValueError(f"unknown pick station {p.get('to')!r}")
+        (x0, y0), (x1, y1) = self.site.coord(int(p["from_node"])), self.site.coord(station.node)
+        distance_m = (abs(x1 - x0) + abs(y1 - y0)) * self.site.cell_size_m
+        return conveyor.id, distance_m / conveyor.speed_mps
 
     def describe(self) -> dict[str, Any]:
         return {"open": len(self._runs), "busy_cranes": sorted(self._busy_cranes)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import re
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any, Self
 
 READY_TIMEOUT_S = 20.0
+PR_SET_PDEATHSIG = 1  # prctl option (linux/prctl.h)
 
 
 def free_tcp_port() -> int:
@@ -35,6 +37,8 @@ class SimPlcProcess:
         rtu: str | None = None,
         extra: list[str] | None = None,
         workdir: Path | None = None,
+        stderr_path: Path | None = None,
+        detach: bool = False,
     ) -> None:
         self.config = str(config)
         self.port = port if port is not None or rtu else free_tcp_port()
@@ -42,7 +46,10 @@ class SimPlcProcess:
         self.extra = list(extra or [])
         self.workdir = workdir
         self.proc: subprocess.Popen[str] | None = None
-        self.stderr_path = (workdir / "sim-plc.stderr") if workdir else None
+        self.stderr_path = stderr_path or ((workdir / "sim-plc.stderr") if workdir else None)
+        # detach: own session (a terminal's Ctrl-C reaches only the parent, which stops it in
+        # order) and SIGTERM when the spawning thread dies (no orphan after a kill -9).
+        self.detach = detach
 
     @property
     def events_file(self) -> Path | None:
@@ -75,7 +82,11 @@ class SimPlcProcess:
             stderr=stderr,
             text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            start_new_session=self.detach,
+            preexec_fn=_die_with_parent if self.detach else None,
         )
+        if stderr is not subprocess.DEVNULL:
+            stderr.close()  # the child has its own copy; one handle per restart would leak
         deadline = time.monotonic() + READY_TIMEOUT_S
         line = ""
         while (remaining := deadline - time.monotonic()) > 0 and self.proc.stdout:
@@ -133,6 +144,13 @@ class SimPlcProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: ask Linux for SIGTERM when the parent thread exits."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class VirtualSerialPair:
