@@ -24,11 +24,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     _common(run)
     run.add_argument("--orders-per-h", type=float, default=600.0, help="generated orders per hour")
-    run.set_defaults(func=run_command, generate=True)
+    run.add_argument(
+        "--no-plc",
+        dest="plc",
+        action="store_false",
+        help="no simulated sorter PLC and bridge: lanes are in-memory flags only",
+    )
+    run.set_defaults(func=run_command, generate=True, plc=True)
     serve = subparsers.add_parser(
         "serve", help="serve the API over an existing data dir (no generated orders)"
     )
     _common(serve)
+    serve.add_argument(
+        "--plc", action="store_true", help="also start the simulated sorter PLC and its bridge"
+    )
     serve.set_defaults(func=run_command, generate=False, orders_per_h=0.0)
 
 
@@ -50,6 +59,11 @@ def _common(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="fsync every commit (synchronous=FULL); default survives a killed process only",
     )
+    parser.add_argument(
+        "--plc-config",
+        default=None,
+        help="PLC interface YAML of the sorter (default: config/plc/demo-sorter.yaml)",
+    )
 
 
 def _fail(message: str) -> int:
@@ -70,6 +84,10 @@ def run_command(args: argparse.Namespace) -> int:
         site = load_site(map_path)
     except (MapError, OSError) as exc:
         return _fail(f"cannot load map {map_path}: {str(exc).splitlines()[0]}")
+    if args.plc:
+        problem = _check_plc_config(args, site)
+        if problem:
+            return _fail(problem)
     from fleet_manager.store import DB_FILE_NAME, SqliteStore
 
     data_dir = Path(args.data_dir)
@@ -91,6 +109,20 @@ def run_command(args: argparse.Namespace) -> int:
         return _serve(args, site, store, sock)
     finally:
         store.close()
+
+
+def _check_plc_config(args: argparse.Namespace, site: object) -> str | None:
+    """None if the PLC YAML loads and fits the map's sorter, else one line naming the problem."""
+    from fleet_manager.runtime.plc_component import DEFAULT_PLC_CONFIG
+    from plc_bridge.config import PlcConfigError, apply_site, load_plc_config
+    from plc_bridge.register_map import RegisterMapError
+
+    args.plc_config = args.plc_config or str(DEFAULT_PLC_CONFIG)
+    try:
+        apply_site(load_plc_config(args.plc_config), site)
+    except (PlcConfigError, RegisterMapError, MapError, OSError) as exc:
+        return f"--plc-config: {str(exc).splitlines()[0]}"
+    return None
 
 
 def _first_run_tokens(store: object, data_dir: Path) -> None:
@@ -132,12 +164,21 @@ def _serve(args: argparse.Namespace, site: object, store: object, sock: socket.s
     # the busy event loop; the default 5 ms switch interval would stall each of those calls.
     sys.setswitchinterval(float(os.environ.get("WCS_SWITCH_INTERVAL_S", "0.0005")))
     runtime = Runtime(site, store, config=RuntimeConfig(speed=args.speed, seed=args.seed))  # type: ignore[arg-type]
+    plc = _plc_component(args) if args.plc else None
+    if plc is not None:
+        runtime.add_component(plc)
     if args.generate:
         runtime.add_component(OrderFeed(args.orders_per_h, seed=args.seed))
     for url in args.webhook:
         runtime.add_component(WebhookSender(url, secret=args.webhook_secret))
     stop_status = threading.Event()
-    runtime.start()
+    try:
+        runtime.start()
+    except RuntimeError as exc:  # the simulated PLC did not come up
+        runtime.stop()
+        return _fail(str(exc).splitlines()[0])
+    if plc is not None:
+        _print_plc(plc)
     # Site, graph and simulator are long-lived: keep them out of every full GC pass, which
     # would otherwise pause request handling for tens of milliseconds.
     gc.freeze()
@@ -153,7 +194,10 @@ def _serve(args: argparse.Namespace, site: object, store: object, sock: socket.s
         sys.stdout.flush()
         if not args.quiet:
             threading.Thread(
-                target=_status_loop, args=(runtime, stop_status), daemon=True, name="wcs-status"
+                target=_status_loop,
+                args=(runtime, stop_status, plc),
+                daemon=True,
+                name="wcs-status",
             ).start()
         if not stopping.is_set():
             server.run(sockets=[sock])  # SIGINT/SIGTERM: finish requests, then return
@@ -164,8 +208,25 @@ def _serve(args: argparse.Namespace, site: object, store: object, sock: socket.s
     return 0
 
 
-def _status_loop(runtime: object, stop: threading.Event) -> None:
+def _plc_component(args: argparse.Namespace) -> object:
+    from fleet_manager.runtime.plc_component import PlcComponent
+
+    map_path = Path(args.map) if args.map else default_map_path()
+    return PlcComponent(
+        map_path, config_path=args.plc_config, workdir=Path(args.data_dir) / "sim-plc"
+    )
+
+
+def _print_plc(plc: object) -> None:
+    sim, config = plc.plc, plc.config  # type: ignore[attr-defined]
+    pid = sim.proc.pid if sim is not None and sim.proc is not None else None
+    where = config.connection.describe() if config is not None else "?"
+    print(f"plc: simulated sorter PLC {config.name} pid {pid} at {where}, bridge connecting")
+
+
+def _status_loop(runtime: object, stop: threading.Event, plc: object | None = None) -> None:
     from fleet_manager.runtime.status import status_line
 
     while not stop.wait(STATUS_EVERY_S):
-        print(status_line(runtime), flush=True)
+        extra = f"  {plc.summary()}" if plc is not None else ""  # type: ignore[attr-defined]
+        print(status_line(runtime) + extra, flush=True)

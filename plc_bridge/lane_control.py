@@ -31,6 +31,8 @@ class PlcLaneControl:
                 "fill_items": assigner.fill[lane.id],
                 "in_flight_items": assigner.in_flight[lane.id],
                 "enabled": assigner.enabled[lane.id],
+                "plc": self.service.config.name,  # fill is the PLC's lane word, read each poll
+                "plc_connected": self.service.transport.connected,
             }
             for lane in setup.sorter.lanes
         ]

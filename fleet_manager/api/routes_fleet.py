@@ -134,7 +134,7 @@ async def ack_alarm(alarm_id: str, request: Request, caller: Tech, body: AlarmAc
     "/inventory/skus/{sku}",
     response_model=SkuLocation,
     responses=documented(401, 404),
-    summary="Where is SKU X: pods, slots and robots holding it",
+    summary="Where is SKU X: pods, slots, robots and AS/RS totes holding it",
 )
 async def where_is(sku: str, request: Request, _caller: Reader):
     return await await_runtime(runtime(request).where_is(sku), resource="sku", resource_id=sku)

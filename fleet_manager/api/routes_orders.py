@@ -141,6 +141,8 @@ async def set_priority(order_id: str, body: PriorityIn, request: Request, _calle
 async def create_task(body: TaskIn, request: Request, caller: Wms, key: IdemKey = None):
     rt = runtime(request)
     check_task(rt.site, body, rt.store)
+    if body.kind in ("asrs_store", "asrs_retrieve"):
+        await _check_asrs(rt, body)
     claim = claim_for(key, caller, "tasks", body)
     record = TaskRecord(
         id=body.id or "",
@@ -154,6 +156,18 @@ async def create_task(body: TaskIn, request: Request, caller: Wms, key: IdemKey 
     )
     stored = await asyncio.wrap_future(rt.submit_task(record, claim))
     return _created(stored.body, stored.replayed, f"/api/v1/tasks/{stored.body['id']}")
+
+
+async def _check_asrs(rt: Any, body: TaskIn) -> None:
+    """Refuse (4xx naming the field) what the AS/RS inventory cannot take now: unknown tote,
+    occupied slot, nothing in stock. Read-only, so nothing is applied on refusal."""
+    try:
+        await asyncio.wrap_future(rt.check_asrs(body.kind, body.payload))
+    except ValueError as exc:
+        status = getattr(exc, "status", None)
+        if status is None:
+            raise
+        raise ApiError(status, exc.code, exc.reason, exc.field) from exc  # type: ignore[attr-defined]
 
 
 @router.get("/tasks", response_model=TaskPage, responses=documented(401, 422))

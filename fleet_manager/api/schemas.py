@@ -147,8 +147,14 @@ class Me(BaseModel):
 
 class SkuLocation(BaseModel):
     sku: str
-    total_units: int
+    total_units: int  # in pods and on robots (the goods-to-person floor)
     locations: list[dict[str, Any]]
+    totes: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="AS/RS totes: tote_id, quantity, available, location (slot, io:<aisle>,"
+        " crane:<id>, conveyor:<id>, station:<id>), slot_id, aisle_id, lot",
+    )
+    tote_units: int = 0
 
 
 class Health(BaseModel):

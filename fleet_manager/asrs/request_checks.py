@@ -65,7 +65,7 @@ def _check_store(inv: AsrsInventory, p: dict[str, Any]) -> None:
             if f.tote_id is not None or f.reserved_by is not None:
                 raise AsrsRequestError(409, "slot_occupied", "payload.slot_id",
                                        f"slot {slot_id} is behind {front}, which is {f.state}")
-    elif not inv.view().free().any():
+    elif not inv.view().free.any():
         raise AsrsRequestError(409, "no_free_slot", "payload.aisle_id",
                                f"aisle {inv.rack.aisle.id} has no free slot")
 

@@ -199,7 +199,7 @@ class AsrsComponent:
                 if ctl.fault is not None or not ctl.pending_jobs:
                     return
                 continue
-            except Exception:  # noqa: BLE001 - a bug must not stop the floor; the log has it
+            except Exception:  # a bug must not stop the floor; the log has it
                 log.exception("AS/RS controller of %s failed", ctl.driver.crane_id)
                 aisle.run, aisle.waiting = None, None
                 return

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from fleet_manager.domain import Order, OrderLine, Task, TaskKind, TaskState
 from fleet_manager.events import EventBus
+from fleet_manager.runtime.asrs_component import ASRS_KINDS, AsrsComponent
 from fleet_manager.runtime.lanes import LaneControl, SiteLanes
 from fleet_manager.runtime.queries import where_is
 from fleet_manager.runtime.recorder import EventRecorder, task_fields
@@ -51,6 +52,7 @@ class RuntimeConfig:
     max_step_wall_s: float = 0.1  # nor spend longer than this stepping in one tick
     seed: int = 0
     sim_config: Any = None
+    asrs: bool = True  # AS/RS tasks on the real controller + simulated crane (False: timed)
 
 
 @dataclass
@@ -112,6 +114,12 @@ class Runtime:
         self._snapshot_lock = threading.Lock()
         self._free_units: dict[str, int] = {}
         self.now_s = float(getattr(self.sim, "now_s", 0.0))
+        # Built before the control thread starts: restart recovery hands it open WMS tasks.
+        self.asrs: AsrsComponent | None = None
+        if site.asrs and self.config.asrs:
+            self.asrs = AsrsComponent.build(self, seed=self.config.seed)
+            self.add_component(self.asrs)
+            self.add_tick_hook(self.asrs.tick)
 
     # --- life cycle -----------------------------------------------------------------------
     def add_component(self, component: Component) -> None:
@@ -142,6 +150,8 @@ class Runtime:
                 log.error("runtime control thread did not stop within 60 s")
                 return
         self._flush().result(timeout=60)
+        if self.asrs is not None:
+            self.asrs.close()
 
     def _recover(self) -> None:
         """Close tasks a dead run left open, and queue its unfinished orders (once each)."""
@@ -191,7 +201,9 @@ class Runtime:
 
     def cancel_task(self, task_id: str) -> Future[Any]:
         def cancel(sim: Any) -> None:
-            if task_id in self.timed.tasks:
+            if self.asrs is not None and self.asrs.task(task_id) is not None:
+                self.asrs.cancel(task_id, "cancelled by request")
+            elif task_id in self.timed.tasks:
                 self.timed.cancel(task_id, self.now_s)
             else:
                 sim.cancel_task(task_id)
@@ -213,8 +225,21 @@ class Runtime:
         return self.call(lambda _sim: self.lane_control.lanes())
 
     def where_is(self, sku: str) -> Future[Any]:
-        """Pods (with slot and node) or robots holding `sku` right now, with quantities."""
-        return self.call(lambda sim: where_is(self.site, sim, sku))
+        """Pods (with slot and node), robots and AS/RS totes holding `sku`, with quantities."""
+
+        def query(sim: Any) -> dict[str, Any]:
+            found = where_is(self.site, sim, sku)
+            if self.asrs is not None:  # beside the pods: total_units stays the pods' sum
+                found["totes"] = self.asrs.where_is(sku)
+                found["tote_units"] = sum(t["quantity"] for t in found["totes"])
+            return found
+
+        return self.call(query)
+
+    def check_asrs(self, kind: str, payload: dict[str, Any]) -> Future[Any]:
+        """Raises AsrsRequestError (status, code, field) if the AS/RS cannot take this request
+        now; resolves to None (nothing checked) when the runtime has no AS/RS controller."""
+        return self.call(lambda _sim: self.asrs.check(kind, payload) if self.asrs else None)
 
     # --- reads (thread-safe) --------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
@@ -269,7 +294,9 @@ class Runtime:
                 payload=dict(record.payload),
             )
             try:
-                if task.kind in TIMED_KINDS:
+                if self.asrs is not None and task.kind in ASRS_KINDS:
+                    self.asrs.submit(task, self.now_s)
+                elif task.kind in TIMED_KINDS:
                     self.timed.submit(task, self.now_s)
                 else:
                     sim.submit_task(task)
@@ -288,6 +315,9 @@ class Runtime:
         return submit
 
     def _lookup_task(self, task_id: str) -> Any:
+        mine = self.asrs.task(task_id) if self.asrs is not None else None
+        if mine is not None:
+            return mine
         if task_id in self.timed.tasks:
             return self.timed.tasks[task_id]
         tasks = getattr(self.sim, "tasks", None)
@@ -393,6 +423,8 @@ class Runtime:
         snap = dict(self.sim.snapshot())
         snap.setdefault("time_s", self.now_s)
         snap.setdefault("lanes", self.lane_control.lanes())
+        if self.asrs is not None:
+            snap.setdefault("cranes", self.asrs.describe())
         snap["speed"] = self.config.speed
         text = json.dumps(snap, default=str, separators=(",", ":"))
         with self._snapshot_lock:

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import signal
 import sys
 import time
@@ -63,6 +64,12 @@ def register(subparsers: Any) -> None:
         help="fault: delay/drop only requests that lie inside one of these blocks (comma list)",
     )
     p.add_argument("--fault-seed", type=int, default=0)
+    p.add_argument(
+        "--exit-with-parent",
+        type=int,
+        metavar="PID",
+        help="stop when process PID (the one that started this PLC) is gone",
+    )
     p.set_defaults(func=run_sim_plc)
 
 
@@ -133,7 +140,7 @@ def run_sim_plc(args: argparse.Namespace) -> int:
         args.fsync,
     )
     try:
-        asyncio.run(_serve(program, config, faults, args.stats_file))
+        asyncio.run(_serve(program, config, faults, args.stats_file, args.exit_with_parent))
     except OSError as exc:
         print(f"wcs sim-plc: cannot serve {config.connection.describe()}: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -141,7 +148,11 @@ def run_sim_plc(args: argparse.Namespace) -> int:
 
 
 async def _serve(
-    program: PlcProgram, config: PlcConfig, faults: FaultInjection, stats_file: str | None
+    program: PlcProgram,
+    config: PlcConfig,
+    faults: FaultInjection,
+    stats_file: str | None,
+    parent_pid: int | None = None,
 ) -> None:
     server = PlcServer(program.memory, config.connection, faults)
     try:
@@ -158,9 +169,12 @@ async def _serve(
     try:
         while not stop.is_set():
             program.cycle()
-            if stats_file and time.monotonic() >= next_stats:
+            if time.monotonic() >= next_stats:
                 next_stats = time.monotonic() + 1.0
-                _write_stats(stats_file, program, server)
+                if stats_file:
+                    _write_stats(stats_file, program, server)
+                if parent_pid is not None and os.getppid() != parent_pid:
+                    break  # orphaned: whoever started this PLC is gone
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), cycle_s)
     finally:

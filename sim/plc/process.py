@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import re
@@ -17,7 +16,6 @@ from pathlib import Path
 from typing import Any, Self
 
 READY_TIMEOUT_S = 20.0
-PR_SET_PDEATHSIG = 1  # prctl option (linux/prctl.h)
 
 
 def free_tcp_port() -> int:
@@ -48,7 +46,7 @@ class SimPlcProcess:
         self.proc: subprocess.Popen[str] | None = None
         self.stderr_path = stderr_path or ((workdir / "sim-plc.stderr") if workdir else None)
         # detach: own session (a terminal's Ctrl-C reaches only the parent, which stops it in
-        # order) and SIGTERM when the spawning thread dies (no orphan after a kill -9).
+        # order), and the child exits by itself when this process dies (no orphan after kill -9).
         self.detach = detach
 
     @property
@@ -72,6 +70,8 @@ class SimPlcProcess:
                 "--stats-file",
                 str(self.stats_file),
             ]
+        if self.detach:
+            cmd += ["--exit-with-parent", str(os.getpid())]
         return cmd + self.extra
 
     def start(self) -> SimPlcProcess:
@@ -83,7 +83,6 @@ class SimPlcProcess:
             text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
             start_new_session=self.detach,
-            preexec_fn=_die_with_parent if self.detach else None,
         )
         if stderr is not subprocess.DEVNULL:
             stderr.close()  # the child has its own copy; one handle per restart would leak
@@ -144,13 +143,6 @@ class SimPlcProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def _die_with_parent() -> None:
-    """In the child before exec: ask Linux for SIGTERM when the parent thread exits."""
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class VirtualSerialPair:
