@@ -139,12 +139,13 @@ def validate_file(path: str) -> tuple[int, int, int]:
     """Re-validate a paths file; returns (steps, agents, conflicts). Raises ValueError on junk."""
     with open(path) as src:
         header = json.loads(src.readline())
-        rows = [json.loads(line) for line in src if line.strip()]
+        # One array per line keeps memory near the final (T+1, N, 2) array.
+        rows = [np.asarray(json.loads(line), dtype=np.int64) for line in src if line.strip()]
     grid = load_grid_map(header["map"])
     graph = MotionGraph.from_grid(grid.free, cache_tables=1)
-    xy = np.asarray(rows, dtype=np.int64)
-    if xy.ndim != 3 or xy.shape[2] != 2:
-        raise ValueError(f"{path}: expected rows of [x, y] pairs")
+    if not rows or any(r.ndim != 2 or r.shape != rows[0].shape or r.shape[1] != 2 for r in rows):
+        raise ValueError(f"{path}: expected lines of equally many [x, y] pairs")
+    xy = np.stack(rows)
     h, w = graph.cell_to_node.shape
     inside = (xy[..., 0] >= 0) & (xy[..., 0] < w) & (xy[..., 1] >= 0) & (xy[..., 1] < h)
     nodes = np.full(xy.shape[:2], -1, dtype=np.int64)

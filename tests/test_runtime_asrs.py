@@ -222,6 +222,16 @@ def test_crane_fault_raises_an_alarm_and_keeps_the_tote_location(tmp_path):
     tote = next(t for t in rt.where_is("SKU-0007").result()["totes"] if t["tote_id"] == "FAULTY")
     assert tote["location"] == "crane:CR1"  # picked up, not yet put down: known, not guessed
     assert store.get_task(task_id).state == "queued"  # waits for the operator
+    # Meanwhile a second request queues behind the fault; it can be cancelled, the faulted one not.
+    body = rt.submit_task(_api_task("asrs_store", {"sku": "SKU-0007", "tote_id": "LATER"}), None)
+    later_id = body.result().body["id"]
+    wait_for(lambda: rt.asrs.task(later_id) is not None, 30, "the second request")
+    rt.cancel_task(later_id).result()
+    with pytest.raises(ValueError, match="crane already works on it"):
+        rt.cancel_task(task_id).result()
+    assert store.get_task(later_id).state == "cancelled"
+    later = next(t for t in rt.where_is("SKU-0007").result()["totes"] if t["tote_id"] == "LATER")
+    assert later["location"] == "io:AS1" and later["available"] == later["quantity"]
     rt.call(lambda _sim: rt.asrs.reset_crane("AS1")).result()
     wait_for(lambda: store.get_task(task_id).state == "done", 30, "the store to finish")
     tote = next(t for t in rt.where_is("SKU-0007").result()["totes"] if t["tote_id"] == "FAULTY")
