@@ -42,8 +42,8 @@ def continue_ids(sim: Any, store: Any) -> None:
         for prefix, n in highest.get("tasks", {}).items():
             ids.continue_after(prefix, n)
     alarms = getattr(sim, "alarms", None)
-    if alarms is not None and hasattr(alarms, "_counter"):
-        alarms._counter = max(alarms._counter, highest.get("alarms", {}).get("A", 0))
+    if alarms is not None:
+        alarms.continue_numbering(highest.get("alarms", {}).get("A", 0))
 
 
 def order_from_body(body: dict[str, Any]) -> OrderRecord:
