@@ -136,6 +136,8 @@ class Executor:
                 )
                 rec.fault_alarm_id = alarm.id
                 self.d.robot_event(rec, "fault", code=code)
+                if not s.online:
+                    self._offline(rec)
             elif not faulted and rec.fault_alarm_id is not None:
                 self.d.alarms.clear(rec.fault_alarm_id)
                 rec.fault_alarm_id = None
@@ -237,13 +239,33 @@ class Executor:
         rec.pod_id = rec.slot_id = rec.station_id = rec.charger_id = None
         d.robot_event(rec, "idle")
 
+    def _offline(self, rec: RobotRecord) -> None:
+        """A robot dropped off its link: hand back what it has not started; a pod on board
+        cannot move without it, so that task stays and is escalated instead."""
+        d = self.d
+        if rec.task_id is None:
+            return
+        if rec.phase in (Phase.TO_POD, Phase.TO_CHARGER, Phase.CHARGING, Phase.TO_PARK):
+            self.release(rec, f"robot {rec.id} went offline")
+            return
+        d.alarms.raise_alarm(
+            f"task:{rec.task_id}",
+            "robot_offline_with_pod",
+            "critical",
+            f"robot {rec.id} went offline carrying pod {rec.pod_id} (task {rec.task_id}); "
+            "the task waits for it to come back or for an operator",
+        )
+
     # ---- hand back ------------------------------------------------------------------------------
     def release(self, rec: RobotRecord, reason: str) -> None:
         """Take the robot off its task before the pod is lifted: the task goes back to the queue."""
         d = self.d
         task = d.tasks.get(rec.task_id) if rec.task_id else None
         if rec.status.charging:
-            rec.adapter.stop_charging()
+            try:
+                rec.adapter.stop_charging()
+            except CommandRejected as exc:  # e.g. a dead link: the task is handed back anyway
+                d.robot_event(rec, "command_rejected", message=str(exc))
         if task is not None and not task.is_terminal:
             d.transition(task, TaskState.QUEUED, reason)
         if rec.park_id is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,7 @@ from fleet_manager.dispatch_state import CommandRejected, UnknownResource
 from fleet_manager.domain import Order, Task
 from fleet_manager.events import EventBus
 from fleet_manager.inventory import IntakeError, ScanEvent
+from fleet_manager.robots.adapter import RobotAdapter
 from fleet_manager.robots.simulated import SimulatedRobot
 from fleet_manager.site.model import Site
 from sim.config import SimConfig
@@ -29,6 +31,11 @@ class Simulation:
     Deterministic for a seed: the same site, seed, robot count and config give the same events
     and KPIs. `step()` advances one tick (`tick_s` = cell size / robot speed); real-time pacing is
     the caller's job (call `run_until(t)` with wall-clock time).
+
+    Outside robots (e.g. VDA 5050 vehicles over MQTT) join through `extra_robots`; then
+    `before_tick(now_s)` runs before each dispatcher tick (pump their messages) and
+    `after_moves(now_s)` after the move commands (wait until they have arrived, so a follower
+    never enters a node a real vehicle is still leaving). Without them nothing changes.
     """
 
     def __init__(
@@ -39,6 +46,9 @@ class Simulation:
         robots: int | None = None,
         config: SimConfig | dict[str, Any] | None = None,
         bus: EventBus | None = None,
+        extra_robots: list[RobotAdapter] | None = None,
+        before_tick: Callable[[float], None] | None = None,
+        after_moves: Callable[[float], None] | None = None,
     ) -> None:
         self.site = site
         self.seed = seed
@@ -50,10 +60,15 @@ class Simulation:
         self.alarms = AlarmRegistry(self.bus, clock=lambda: self.now_s)
         rng = np.random.default_rng(seed)
         self.robots = self._make_robots(robots, rng)
+        self.extra_robots = self._check_extra(extra_robots or [])
+        self.before_tick, self.after_moves = before_tick, after_moves
+        self._advancing = [
+            r for r in (*self.robots.values(), *self.extra_robots.values()) if hasattr(r, "advance")
+        ]
         self._scan_rng = np.random.default_rng(rng.integers(2**31))
         self.dispatcher = Dispatcher(
             site,
-            list(self.robots.values()),
+            [*self.robots.values(), *self.extra_robots.values()],
             bus=self.bus,
             alarms=self.alarms,
             config=self.config.dispatch(),
@@ -106,6 +121,27 @@ class Simulation:
             for i, (rid, node) in enumerate(specs)
         }
 
+    def _check_extra(self, extra: list[RobotAdapter]) -> dict[str, RobotAdapter]:
+        """Outside robots by id; ids and start nodes must not clash with anyone else's."""
+        taken_ids = set(self.robots)
+        taken_nodes = {r.node: rid for rid, r in self.robots.items()}
+        out: dict[str, RobotAdapter] = {}
+        for robot in extra:
+            rid, node = robot.id, robot.status().node
+            if rid in taken_ids:
+                raise ValueError(f"extra robot {rid!r}: id already used by another robot")
+            if not -1 <= node < self.site.num_nodes:
+                raise ValueError(f"extra robot {rid!r}: start node {node} is not on the map")
+            if node >= 0 and node in taken_nodes:
+                raise ValueError(
+                    f"extra robot {rid!r}: start node {node} is taken by robot {taken_nodes[node]}"
+                )
+            taken_ids.add(rid)
+            if node >= 0:
+                taken_nodes[node] = rid
+            out[rid] = robot
+        return out
+
     # ---- state the API reads ---------------------------------------------------------------------
     @property
     def orders(self) -> dict[str, Order]:
@@ -146,9 +182,7 @@ class Simulation:
 
     def inject_fault(self, robot_id: str, code: str, message: str = "") -> Alarm:
         """Fault a simulated robot: it stops where it is and an alarm is raised at once."""
-        robot = self.robots.get(robot_id)
-        if robot is None:
-            raise UnknownResource(f"unknown robot id {robot_id!r}")
+        robot = self._simulated(robot_id)
         robot.set_fault(code)
         rec = self.dispatcher.robots[robot_id]
         rec.status = robot.status()
@@ -159,10 +193,15 @@ class Simulation:
         return alarm
 
     def clear_fault(self, robot_id: str) -> None:
+        self._simulated(robot_id).clear_fault()
+
+    def _simulated(self, robot_id: str) -> SimulatedRobot:
         robot = self.robots.get(robot_id)
+        if robot is None and robot_id in self.extra_robots:
+            raise CommandRejected(f"robot {robot_id}: not simulated in-process, cannot fake faults")
         if robot is None:
             raise UnknownResource(f"unknown robot id {robot_id!r}")
-        robot.clear_fault()
+        return robot
 
     # ---- time ------------------------------------------------------------------------------------
     def step(self) -> None:
@@ -177,8 +216,12 @@ class Simulation:
                 d.kpi.orders_rejected += 1
         while self._next_return_s <= self.now_s:
             self._submit_return()
+        if self.before_tick is not None:
+            self.before_tick(self.now_s)
         d.tick(self.now_s)
-        for robot in self.robots.values():
+        if self.after_moves is not None:
+            self.after_moves(self.now_s)
+        for robot in self._advancing:
             robot.advance(self.tick_s)
         self.now_s = round(self.now_s + self.tick_s, 9)
         if not self._warm and self.now_s >= self.config.warmup_s:
@@ -198,7 +241,7 @@ class Simulation:
             self.now_s, sum(1 for o in self.orders.values() if o.state in ("open", "in_progress"))
         )
         report["sim_time_s"] = round(self.now_s, 3)
-        report["robots"] = len(self.robots)
+        report["robots"] = len(self.robots) + len(self.extra_robots)
         report["wall_clock"] = {
             "wall_s": round(self.wall_s, 3),
             "sim_s_per_wall_s": round(self.now_s / self.wall_s, 1) if self.wall_s else None,
@@ -206,7 +249,11 @@ class Simulation:
         return report
 
     def snapshot(self) -> dict[str, Any]:
-        return snapshot(self)
+        snap = snapshot(self)
+        for robot in snap.get("robots", []):  # link state: ONLINE, OFFLINE, CONNECTIONBROKEN..
+            extra = self.extra_robots.get(robot["id"])
+            robot["connection"] = getattr(extra, "connection", "ONLINE") if extra else "ONLINE"
+        return snap
 
     # ---- internals -------------------------------------------------------------------------------
     def _scan(self, pick: dict[str, Any], pod: str, station: str, now_s: float) -> ScanEvent:

@@ -210,7 +210,7 @@ def test_real_dispatcher_serves_orders_with_a_mixed_fleet(broker: MosquittoBroke
     """The project's Dispatcher on maps/tiny.yaml: R01 in-process, R02 and R03 over VDA 5050."""
     from fleet_manager.dispatch import Dispatcher
     from fleet_manager.domain import Order, OrderLine, OrderState
-    from sim.vda5050.errands import await_arrivals
+    from fleet_manager.robots.vda5050.sim_link import await_arrivals
 
     site = load_site(REPO / "maps/tiny.yaml")
     fleet = Fleet(site, broker)

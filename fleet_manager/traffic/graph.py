@@ -43,6 +43,8 @@ class MotionGraph:
         self.n = int(self.coords.shape[0])
         if self.indptr.shape != (self.n + 1,):
             raise ValueError(f"indptr must have n+1={self.n + 1} entries, got {self.indptr.shape}")
+        if self.n and self.coords.min() < 0:
+            raise ValueError("coords must be non-negative grid cells (x, y)")
         if self.indices.size and (self.indices.min() < 0 or self.indices.max() >= self.n):
             raise ValueError("indices name nodes outside 0..n-1")
         # Reversed graph in scipy form: row g lists the predecessors of g, so a search from g

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import sys
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -12,6 +11,7 @@ import numpy as np
 from fleet_manager.traffic.detour import Detours
 from fleet_manager.traffic.graph import MotionGraph
 from fleet_manager.traffic.guidance import GuidanceCosts
+from fleet_manager.traffic.pibt import pibt_step
 
 
 class PlanningError(ValueError):
@@ -175,69 +175,13 @@ class PibtPlanner:
         slab: np.ndarray,
         slots: np.ndarray,
     ) -> np.ndarray:
-        n_agents = pos.size
-        cand: list[list[int]] = ranked.tolist()
-        keys: list[list[float]] = ranked_key.tolist()
-        slot: list[int] = slots.tolist()
         # A pusher that has made no progress for a while needs its way cleared for real: the
         # aside preference grows from `aside_weight` to +2 hops over `stuck_limit` steps.
-        aside = (
-            self.aside_weight
-            + np.minimum(self._stuck, self.stuck_limit) * (2.0 / max(1, self.stuck_limit))
-        ).tolist()
-        p: list[int] = pos.tolist()
-        occ_now = [-1] * self.graph.n
-        occ_next = [-1] * self.graph.n
-        nxt = [-1] * n_agents
-        for i, v in enumerate(p):
-            occ_now[v] = i
-        for i in np.nonzero(pin)[0].tolist():
-            nxt[i] = p[i]
-            occ_next[p[i]] = i
-
-        def pibt(i: int, parent: int) -> bool:
-            parent_at = -1
-            options = cand[i]
-            if parent >= 0:
-                parent_at = p[parent]
-                # Pushed: among similar moves prefer stepping aside (off the parent's way
-                # forward) over running ahead of it, which only invites the next push.
-                ki = keys[i]
-                push = aside[parent]
-                row = slab[slot[parent]] if slot[parent] >= 0 else None
-                ahead = row[p[i]] if row is not None else 0
-                scored = [
-                    (ki[j] + (push if row is not None and row[v] < ahead else 0.0), v)
-                    for j, v in enumerate(options)
-                    if v >= 0
-                ]
-                scored.sort()
-                options = [v for _, v in scored]
-            for v in options:
-                if v < 0:
-                    break
-                if occ_next[v] != -1 or v == parent_at:
-                    continue
-                occ_next[v] = i
-                nxt[i] = v
-                k = occ_now[v]
-                if k != -1 and k != i and nxt[k] == -1 and not pibt(k, i):
-                    continue
-                return True
-            nxt[i] = p[i]
-            occ_next[p[i]] = i
-            return False
-
-        # Python 3.11 keeps pure-Python recursion off the C stack; chains can be fleet-long.
-        limit = sys.getrecursionlimit()
-        sys.setrecursionlimit(max(limit, n_agents + 1000))
-        try:
-            for i in np.argsort(-self._priority, kind="stable").tolist():
-                if nxt[i] == -1:
-                    pibt(i, -1)
-        finally:
-            sys.setrecursionlimit(limit)
-        return np.asarray(nxt, dtype=np.int64)
+        aside = self.aside_weight + np.minimum(self._stuck, self.stuck_limit) * (
+            2.0 / max(1, self.stuck_limit)
+        )
+        order = np.argsort(-self._priority, kind="stable")
+        return pibt_step(self.graph.n, pos, pin, ranked, ranked_key, slab, slots, aside, order)
 
     def _update_priorities(self, pos: np.ndarray, goal: np.ndarray, here: np.ndarray) -> None:
         n_agents = pos.size

@@ -20,6 +20,7 @@ from fleet_manager.events import EventBus
 from fleet_manager.robots.adapter import RobotAdapter, RobotStatus
 from fleet_manager.robots.vda5050.adapter import Vda5050RobotAdapter
 from fleet_manager.robots.vda5050.master import Vda5050Master
+from fleet_manager.robots.vda5050.sim_link import await_arrivals  # noqa: F401 (re-export)
 from fleet_manager.site.model import Site
 from fleet_manager.traffic.graph import MotionGraph
 from fleet_manager.traffic.planner import make_planner
@@ -235,15 +236,3 @@ class LockstepFleet:
                 e.stage = "done"
                 del self._by_robot[robot_id]
                 self._move_task(e, TaskState.DONE, "pod back home")
-
-
-def await_arrivals(master: Vda5050Master, robots: Sequence[Vda5050RobotAdapter], timeout_s: float) -> bool:
-    """Block until no online VDA 5050 robot is still driving to a released node (False: timeout)."""
-    deadline = time.monotonic() + timeout_s
-    master.pump()
-    while any(r.moving and r.online for r in robots):
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return False
-        master.wait(left)
-    return True
