@@ -30,6 +30,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_false",
         help="no simulated sorter PLC and bridge: lanes are in-memory flags only",
     )
+    run.add_argument(
+        "--robots",
+        default=None,
+        metavar="vda5050[:N]",
+        help="also run N (default 4) simulated VDA 5050 vehicles over a local MQTT broker",
+    )
     run.set_defaults(func=run_command, generate=True, plc=True)
     serve = subparsers.add_parser(
         "serve", help="serve the API over an existing data dir (no generated orders)"
@@ -84,6 +90,15 @@ def run_command(args: argparse.Namespace) -> int:
         site = load_site(map_path)
     except (MapError, OSError) as exc:
         return _fail(f"cannot load map {map_path}: {str(exc).splitlines()[0]}")
+    args.vda_count = 0
+    if getattr(args, "robots", None):
+        from fleet_manager.runtime.vda_component import free_start_nodes, parse_robots_option
+
+        try:
+            args.vda_count = parse_robots_option(args.robots)
+            free_start_nodes(site, args.vda_count)
+        except ValueError as exc:
+            return _fail(str(exc))
     if args.plc:
         problem = _check_plc_config(args, site)
         if problem:
@@ -163,7 +178,23 @@ def _serve(args: argparse.Namespace, site: object, store: object, sock: socket.s
     # The store's writer thread releases the GIL on every SQLite call and must win it back from
     # the busy event loop; the default 5 ms switch interval would stall each of those calls.
     sys.setswitchinterval(float(os.environ.get("WCS_SWITCH_INTERVAL_S", "0.0005")))
-    runtime = Runtime(site, store, config=RuntimeConfig(speed=args.speed, seed=args.seed))  # type: ignore[arg-type]
+    vda = _vda_fleet(args, site) if args.vda_count else None
+    if isinstance(vda, str):
+        return _fail(vda)
+    try:
+        runtime = Runtime(
+            site,  # type: ignore[arg-type]
+            store,  # type: ignore[arg-type]
+            config=RuntimeConfig(speed=args.speed, seed=args.seed),
+            sim_factory=vda.sim_factory if vda is not None else None,
+        )
+    except BaseException:
+        if vda is not None:
+            vda.stop()
+        raise
+    if vda is not None:
+        runtime.add_component(vda)
+        print(vda.summary(), flush=True)
     plc = _plc_component(args) if args.plc else None
     if plc is not None:
         runtime.add_component(plc)
@@ -206,6 +237,18 @@ def _serve(args: argparse.Namespace, site: object, store: object, sock: socket.s
         runtime.stop()
         print("wcs: stopped cleanly", flush=True)
     return 0
+
+
+def _vda_fleet(args: argparse.Namespace, site: object) -> object:
+    """Broker + simulated VDA 5050 vehicles, all online; a one-line problem string otherwise."""
+    from fleet_manager.runtime.vda_component import VdaFleet
+
+    map_path = Path(args.map) if args.map else default_map_path()
+    fleet = VdaFleet(site, map_path, args.vda_count, speed=args.speed)  # type: ignore[arg-type]
+    try:
+        return fleet.start_fleet()
+    except RuntimeError as exc:
+        return str(exc).splitlines()[0]
 
 
 def _plc_component(args: argparse.Namespace) -> object:

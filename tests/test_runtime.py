@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
+from concurrent.futures import Future
 
 from test_api_helpers import demo_site, wait_for
 
 from fleet_manager.domain import Task, TaskKind
 from fleet_manager.runtime import Runtime, RuntimeConfig
 from fleet_manager.runtime.feed import OrderFeed
-from fleet_manager.store import OrderLineRecord, OrderQuery, OrderRecord, SqliteStore
+from fleet_manager.store import (
+    OrderLineRecord,
+    OrderQuery,
+    OrderRecord,
+    SqliteStore,
+    StateBatch,
+    StoredEvent,
+)
 
 
 def _order(i: int) -> OrderRecord:
@@ -96,4 +105,37 @@ def test_timed_tasks_take_their_geometric_time(tmp_path):
     history = {h["to"]: h["at_s"] for h in store.get_task("X-1").history}
     expected_s = (last.position_m - first.position_m) / conveyor.speed_mps
     assert history["done"] - history["active"] == expected_s
+    store.close()
+
+
+class _SlowCommits(SqliteStore):
+    """A real SQLite store whose batch commits can be held back (a busy disk), remembering
+    every batch future the runtime was handed."""
+
+    delay_s = 0.0
+    batches: list[Future[list[StoredEvent]]]
+
+    def apply_batch(self, batch: StateBatch) -> Future[list[StoredEvent]]:
+        if self.delay_s:
+            self._submit(lambda _conn, _emitted, d=self.delay_s: time.sleep(d))
+        future = super().apply_batch(batch)
+        self.batches.append(future)
+        return future
+
+
+def test_stop_returns_only_after_the_last_tick_is_committed(tmp_path):
+    # The restart test's flake: stop() returned while the last tick's batch (a pod fetch
+    # going "done") was still queued in the writer, so the next run read it as open.
+    store = _SlowCommits.in_dir(tmp_path)
+    store.batches = []
+    rt = _runtime(store)
+    rt.start()
+    for i in range(10):
+        rt.submit_order(_order(i), None).result()
+    wait_for(lambda: store.list_tasks(limit=1)[0], what="the simulation to plan a task")
+    store.delay_s = 0.3  # the batches of the ticks around stop() commit late
+    rt.stop()
+    assert all(f.done() for f in store.batches), "stop() returned before the commit"
+    recorded = sum(len(f.result()) for f in store.batches)
+    assert recorded == rt.stats.events_recorded
     store.close()

@@ -73,6 +73,19 @@ def test_idempotent_replay_and_mismatch(store):
     assert [o.id for o in store.list_orders(OrderQuery())[0]] == ["A-1", "A-3"]
 
 
+def test_idempotent_response_reads_the_committed_answer(store):
+    claim = IdempotencyClaim("tok", "key-r", "hash-a")
+    assert store.idempotent_response(claim) is None  # a new key: go on and create
+    first = store.create_order(order("R-1"), claim).result()
+    prior = store.idempotent_response(claim)
+    assert prior is not None and prior.replayed and prior.status == 201
+    assert prior.body == first.body
+    with pytest.raises(IdempotencyMismatch) as err:
+        store.idempotent_response(IdempotencyClaim("tok", "key-r", "hash-b"))
+    assert err.value.code == "idempotency_key_reused"
+    assert store.idempotent_response(IdempotencyClaim("tok2", "key-r", "hash-a")) is None
+
+
 def test_a_failing_job_does_not_spoil_its_group(store):
     futures = [store.create_order(order(f"O-{i}"), None) for i in range(50)]
     futures.append(store.create_order(order("O-7"), None))  # duplicate inside the same burst

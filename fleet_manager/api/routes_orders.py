@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from fleet_manager.api.auth import READ_ROLES, WMS_ROLES, require
 from fleet_manager.api.deps import await_runtime, runtime
 from fleet_manager.api.errors import ApiError, documented
-from fleet_manager.api.idempotency import claim_for
+from fleet_manager.api.idempotency import claim_for, prior_answer
 from fleet_manager.api.schemas import (
     OrderIn,
     OrderOut,
@@ -56,8 +56,10 @@ def _created(body: dict[str, Any], replayed: bool, location: str) -> JSONRespons
 )
 async def create_order(body: OrderIn, request: Request, caller: Wms, key: IdemKey = None):
     rt = runtime(request)
-    check_order(rt.site, body, rt.free_units)
     claim = claim_for(key, caller, "orders", body)
+    if (prior := prior_answer(rt.store, claim)) is not None:
+        return _created(prior.body, True, f"/api/v1/orders/{prior.body['id']}")
+    check_order(rt.site, body, rt.free_units)
     record = OrderRecord(
         id=body.id or "",
         state="open",
@@ -140,10 +142,12 @@ async def set_priority(order_id: str, body: PriorityIn, request: Request, _calle
 )
 async def create_task(body: TaskIn, request: Request, caller: Wms, key: IdemKey = None):
     rt = runtime(request)
+    claim = claim_for(key, caller, "tasks", body)
+    if (prior := prior_answer(rt.store, claim)) is not None:
+        return _created(prior.body, True, f"/api/v1/tasks/{prior.body['id']}")
     check_task(rt.site, body, rt.store)
     if body.kind in ("asrs_store", "asrs_retrieve"):
         await _check_asrs(rt, body)
-    claim = claim_for(key, caller, "tasks", body)
     record = TaskRecord(
         id=body.id or "",
         kind=body.kind,

@@ -15,7 +15,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -112,6 +112,7 @@ class Runtime:
         self._snapshot: dict[str, Any] = {}
         self._snapshot_json = "{}"
         self._snapshot_lock = threading.Lock()
+        self._last_commit: Future[Any] | None = None  # the newest batch handed to the store
         self._free_units: dict[str, int] = {}
         self.now_s = float(getattr(self.sim, "now_s", 0.0))
         # Built before the control thread starts: restart recovery hands it open WMS tasks.
@@ -149,7 +150,12 @@ class Runtime:
             if self._thread.is_alive():  # never flush beside a live control thread
                 log.error("runtime control thread did not stop within 60 s")
                 return
-        self._flush().result(timeout=60)
+        self._flush()
+        # Ticks hand their batch to the writer without waiting, so the loop's last one may
+        # still be queued: stop only once it is committed, or whoever reads the store next
+        # (a restart's recovery) sees tasks open that this run already finished.
+        if self._last_commit is not None:
+            wait([self._last_commit], timeout=60)  # FIFO writer: the last one covers all
         if self.asrs is not None:
             self.asrs.close()
 
@@ -398,6 +404,7 @@ class Runtime:
             return done
         self.stats.events_recorded += len(batch.events)
         future = self.store.apply_batch(batch)
+        self._last_commit = future
 
         def committed(done: Future[Any]) -> None:
             if done.exception() is not None:  # the floor moved on; the log has a hole

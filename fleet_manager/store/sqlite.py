@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 import time
@@ -16,7 +15,6 @@ from fleet_manager.store import rows
 from fleet_manager.store.base import (
     Conflict,
     IdempotencyClaim,
-    IdempotencyMismatch,
     OrderRecord,
     StateBatch,
     StoredEvent,
@@ -24,7 +22,7 @@ from fleet_manager.store.base import (
     TaskRecord,
 )
 from fleet_manager.store.migrations import migrate
-from fleet_manager.store.sqlite_reads import SqliteReads, connect
+from fleet_manager.store.sqlite_reads import SqliteReads, connect, replay_of
 from fleet_manager.store.writer import GroupCommitWriter
 
 DB_FILE_NAME = "wcs.sqlite3"
@@ -92,14 +90,11 @@ class SqliteStore(SqliteReads):
                     " WHERE scope = ? AND key = ?",
                     (claim.scope, claim.key),
                 ).fetchone()
-                if row is not None:
-                    if row[0] != claim.request_hash:
-                        raise IdempotencyMismatch(
-                            "idempotency_key_reused",
-                            "this Idempotency-Key was already used with a different request body",
-                            field="Idempotency-Key",
-                        )
-                    return StoredResponse(row[1], json.loads(row[2]), replayed=True)
+                # Checked again inside the write: a concurrent retry may have committed since
+                # the API's read (fleet_manager.api.idempotency.prior_answer).
+                replay = replay_of(row, claim)
+                if replay is not None:
+                    return replay
             body = apply(conn, emitted)
             if claim is not None:
                 conn.execute(

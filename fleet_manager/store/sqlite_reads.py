@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from pathlib import Path
@@ -11,9 +12,12 @@ from fleet_manager.store import rows
 from fleet_manager.store.base import (
     MAX_PAGE_SIZE,
     AlarmRecord,
+    IdempotencyClaim,
+    IdempotencyMismatch,
     OrderQuery,
     OrderRecord,
     StoredEvent,
+    StoredResponse,
     TaskRecord,
     TokenRecord,
 )
@@ -223,6 +227,34 @@ class SqliteReads:
             out[table] = best
         return out
 
+    def idempotent_response(self, claim: IdempotencyClaim) -> StoredResponse | None:
+        """The committed answer to an earlier create with this key (replayed=True), None if the
+        key is new; IdempotencyMismatch if it came with another body. Read before any pre-check
+        so a retry gets the original answer even when the world has moved on since."""
+        row = (
+            self._reader()
+            .execute(
+                "SELECT request_hash, status, response FROM idempotency"
+                " WHERE scope = ? AND key = ?",
+                (claim.scope, claim.key),
+            )
+            .fetchone()
+        )
+        return replay_of(row, claim)
+
     def get_meta(self, key: str) -> str | None:
         row = self._reader().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
+
+
+def replay_of(row: tuple | None, claim: IdempotencyClaim) -> StoredResponse | None:
+    """(request_hash, status, response) of an idempotency row -> the replayed answer."""
+    if row is None:
+        return None
+    if row[0] != claim.request_hash:
+        raise IdempotencyMismatch(
+            "idempotency_key_reused",
+            "this Idempotency-Key was already used with a different request body",
+            field="Idempotency-Key",
+        )
+    return StoredResponse(int(row[1]), json.loads(row[2]), replayed=True)

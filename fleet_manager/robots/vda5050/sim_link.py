@@ -39,10 +39,13 @@ class Vda5050Lockstep:
     robots: list[Vda5050RobotAdapter]
     arrival_timeout_s: float = 5.0
     arrival_timeouts: int = 0
+    stopped: bool = False  # shutting down: never block the caller again
 
     def before_tick(self, _now_s: float) -> None:
         self.master.pump()
 
     def after_moves(self, _now_s: float) -> None:
+        if self.stopped:
+            return
         if not await_arrivals(self.master, self.robots, self.arrival_timeout_s):
             self.arrival_timeouts += 1
