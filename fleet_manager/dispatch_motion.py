@@ -54,9 +54,23 @@ class Motion:
         pos = np.fromiter((r.status.node for r in recs), dtype=np.int64, count=len(recs))
         goals = np.fromiter((self.goal_of(r) for r in recs), dtype=np.int64, count=len(recs))
         pinned = np.fromiter((r.pinned for r in recs), dtype=bool, count=len(recs))
-        nxt = self.planner.step(pos, goals, pinned)
+        # A loaded robot cannot pass under a standing pod: tell the planner and the oracle
+        # which robots carry one (status, or our own record if the status lags a lift) and
+        # which nodes hold a pod on its slot (pods being carried are not in slot_pod).
+        loaded = np.fromiter(
+            (
+                r.status.pod_id is not None
+                or (r.pod_id is not None and d.pods[r.pod_id].carried_by == r.id)
+                for r in recs
+            ),
+            dtype=bool,
+            count=len(recs),
+        )
+        pod_cells = np.zeros(n, dtype=bool)
+        pod_cells[[d.site.slots[s].node for s in d.slot_pod]] = True
+        nxt = self.planner.step(pos, goals, pinned, loaded=loaded, pod_cells=pod_cells)
         self.steps += 1
-        conflicts = validate_step(d.graph, pos, nxt, self.steps)
+        conflicts = validate_step(d.graph, pos, nxt, self.steps, loaded=loaded, pod_cells=pod_cells)
         if conflicts:
             d.kpi.conflicts += len(conflicts)
             self.last_conflicts = [str(c) for c in conflicts]

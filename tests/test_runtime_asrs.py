@@ -105,19 +105,27 @@ def test_store_then_retrieve_runs_crane_then_conveyor_to_the_station(live):
     assert _tote(wms, "SKU-0002", "TOTE-NEW-1")["location"] == "station:ST2"
 
 
+R, S = "asrs_retrieve", "asrs_store"
+
+
 @pytest.mark.parametrize(
-    "kind,payload,status,field",
+    "kind,payload,status,code,field",
     [
-        ("asrs_retrieve", {"sku": "SKU-0002", "tote_id": "NO-SUCH-TOTE"}, 422, "payload.tote_id"),
-        ("asrs_retrieve", {"sku": "SKU-0590"}, 409, "payload.sku"),  # never stocked in the aisle
-        ("asrs_retrieve", {"sku": "SKU-0003", "station_id": "ST99"}, 422, "payload.station_id"),
-        ("asrs_store", {"sku": "SKU-0003", "slot_id": "AS1-L999-01-1"}, 422, "payload.slot_id"),
-        ("asrs_store", {"sku": "SKU-0003", "slot_id": "OCCUPIED"}, 409, "payload.slot_id"),
-        ("asrs_store", {"sku": "SKU-0004", "tote_id": "SEEDED"}, 409, "payload.tote_id"),
-        ("asrs_store", {"sku": "SKU-9999"}, 422, "payload.sku"),
+        (R, {"sku": "SKU-0002", "tote_id": "NO-SUCH-TOTE"}, 422, "unknown_tote", "payload.tote_id"),
+        (R, {"sku": "SKU-0590"}, 409, "no_stock", "payload.sku"),  # never stocked in the aisle
+        (R, {"sku": "SKU-0003", "station_id": "ST99"}, 422, "unknown_location", "payload.station_id"),
+        (R, {"sku": "SKU-0002", "tote_id": "SEEDED_1"}, 409, "wrong_sku", "payload.tote_id"),
+        (S, {"sku": "SKU-0003", "slot_id": "AS1-L999-01-1"}, 422, "unknown_location",
+         "payload.slot_id"),
+        (S, {"sku": "SKU-0003", "slot_id": "OCCUPIED"}, 409, "slot_occupied", "payload.slot_id"),
+        (S, {"sku": "SKU-0004", "tote_id": "SEEDED"}, 409, "tote_busy", "payload.tote_id"),
+        (S, {"sku": "SKU-0004", "tote_id": "SEEDED_1"}, 409, "wrong_sku", "payload.tote_id"),
+        (S, {"sku": "SKU-9999"}, 422, "unknown_sku", "payload.sku"),
     ],
 )
-def test_bad_asrs_requests_name_the_field_and_apply_nothing(live, kind, payload, status, field):
+def test_bad_asrs_requests_name_the_field_and_apply_nothing(
+    live, kind, payload, status, code, field
+):
     wms = live.client("wms")
     seeded = wms.get("/api/v1/inventory/skus/SKU-0001").json()["totes"]
     in_rack = next(t for t in seeded if t["slot_id"])
@@ -125,16 +133,48 @@ def test_bad_asrs_requests_name_the_field_and_apply_nothing(live, kind, payload,
         payload = {**payload, "slot_id": in_rack["slot_id"]}
     if payload.get("tote_id") == "SEEDED":  # a tote standing in the rack cannot be stored again
         payload = {**payload, "sku": "SKU-0001", "tote_id": in_rack["tote_id"]}
+    if payload.get("tote_id") == "SEEDED_1":  # a SKU-0001 tote asked for as another SKU
+        payload = {**payload, "tote_id": in_rack["tote_id"]}
     before_seq = live.store.last_seq()
     before_tasks = len(wms.get("/api/v1/tasks", params={"limit": 500}).json()["items"])
     r = wms.post("/api/v1/tasks", json={"kind": kind, "payload": {"aisle_id": "AS1", **payload}})
     assert r.status_code == status, r.text
-    assert r.json()["error"]["field"] == field
+    assert (r.json()["error"]["code"], r.json()["error"]["field"]) == (code, field)
     assert len(wms.get("/api/v1/tasks", params={"limit": 500}).json()["items"]) == before_tasks
     assert not [
         e for e in live.store.events_after(before_seq, 10_000) if e.topic in ("task", "asrs")
     ]
     assert wms.get("/api/v1/inventory/skus/SKU-0001").json()["totes"] == seeded
+
+
+def test_store_into_a_full_aisle_is_refused(tmp_path):
+    server = LiveServer(tmp_path, speed=200.0, seed=5)
+    try:
+        rt = server.runtime
+        assert rt.asrs is not None
+        inv = rt.asrs.aisles["AS1"].controller.inventory
+
+        def block_free(_sim) -> list[str]:  # on the control thread: no move can interleave
+            free = [s.slot_id for s in inv.store.slots("AS1")
+                    if s.tote_id is None and s.reserved_by is None and not s.blocked_reason]
+            for slot_id in free:
+                inv.store.block_slot(slot_id, "test: aisle full")
+            return free
+
+        blocked = rt.call(block_free).result()
+        assert blocked
+        wms = server.client("wms")
+        payload = {"aisle_id": "AS1", "sku": "SKU-0002", "quantity": 1}
+        r = wms.post("/api/v1/tasks", json={"kind": "asrs_store", "payload": payload})
+        assert r.status_code == 409, r.text
+        assert r.json()["error"]["code"] == "no_free_slot"
+        assert r.json()["error"]["field"] == "payload.aisle_id"
+        at = {**payload, "slot_id": blocked[0]}  # a blocked slot is not free either
+        r = wms.post("/api/v1/tasks", json={"kind": "asrs_store", "payload": at})
+        assert r.status_code == 409 and r.json()["error"]["code"] == "slot_occupied"
+        assert not server.store.list_tasks(kind="asrs_store", limit=10)[0]
+    finally:
+        server.close()
 
 
 def _runtime(data_dir: Path, speed: float = 0.0) -> tuple[Runtime, SqliteStore]:

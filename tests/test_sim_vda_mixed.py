@@ -218,12 +218,12 @@ def test_wcs_run_with_vda5050_robots_shows_them_moving_in_the_api(tmp_path: Path
             assert time.monotonic() < deadline, seen
             robots = {r["id"]: r for r in httpx.get(f"{url}api/v1/robots", headers=viewer).json()["items"]}
             assert set(seen) <= set(robots) and len(robots) > 2  # beside the in-process robots
-            for rid in seen:
+            for rid, places in seen.items():
                 r = robots[rid]
                 assert r["connection"] == "ONLINE" and set(r) == set(robots["AMR-01"])
-                seen[rid].add((r["x_m"], r["y_m"]))
+                places.add((r["x_m"], r["y_m"]))
                 if r["pod_id"]:
-                    seen[rid].add((-1.0, -1.0))  # marker: it carried a pod at some point
+                    places.add((-1.0, -1.0))  # marker: it carried a pod at some point
             time.sleep(0.2)
     finally:
         proc.send_signal(signal.SIGTERM)

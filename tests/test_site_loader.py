@@ -30,7 +30,7 @@ def test_demo_meets_the_brief(demo: Site) -> None:
     assert len(demo.stations) == 4
     assert all(4 <= len(s.queue) <= 6 for s in demo.stations.values())
     assert len(demo.pods) >= 300 and 360 <= len(demo.slots) <= 400
-    assert len(demo.chargers) == 4 and len(demo.parking) >= 1
+    assert len(demo.chargers) >= 4 and len(demo.parking) >= 1
     (sorter,) = demo.sorters.values()
     roles = [lane.role for lane in sorter.lanes]
     assert roles.count("order") >= 8 and "overflow" in roles and "reject" in roles

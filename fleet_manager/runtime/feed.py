@@ -7,6 +7,7 @@ queued for the simulation), so they survive a restart and show in the API and ev
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future, wait
 from typing import Any
 
 from fleet_manager.store import OrderLineRecord, OrderRecord
@@ -23,6 +24,7 @@ class OrderFeed:
         self.generated = 0
         self._runtime: Any = None
         self._stream: Any = None
+        self._last_commit: Future[Any] | None = None
 
     def start(self, runtime: Any) -> None:
         from sim.orders import OrderStream
@@ -35,10 +37,14 @@ class OrderFeed:
 
     def stop(self) -> None:
         self._runtime = None
+        # The store's writer is FIFO: once the last order is committed, every earlier one is.
+        if self._last_commit is not None:
+            wait([self._last_commit], timeout=30)
 
     def tick(self, now_s: float) -> None:
         """Called on the control thread after each tick; enters every order due by `now_s`."""
-        if self._runtime is None or self._stream is None:
+        runtime = self._runtime  # stop() may clear it from another thread meanwhile
+        if runtime is None or self._stream is None:
             return
         for order in self._stream.due(now_s):
             record = OrderRecord(
@@ -52,4 +58,4 @@ class OrderFeed:
                 source="generator",
             )
             self.generated += 1
-            self._runtime.submit_order(record, None)  # durable first; fire and forget
+            self._last_commit = runtime.submit_order(record, None)  # durable first

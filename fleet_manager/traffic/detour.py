@@ -20,6 +20,7 @@ class Detours:
     within `radius` hops and heads for the reachable node, closer to its goal than it is now,
     minimising (hops there + its own cost to goal beyond). The route is followed while it stays valid: same goal, agent on track,
     next cell not pinned. Searches are local, so a step costs O(agents needing one x radius²).
+    With pod masks, a loaded agent also treats pod cells (other than its goal) as blocked.
     """
 
     def __init__(self, graph: MotionGraph, radius: int = 24) -> None:
@@ -37,22 +38,50 @@ class Detours:
         cand: np.ndarray,
         key: np.ndarray,
         cost_fn: CostFn,
+        forbid: np.ndarray | None = None,
+        pod: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
-        """Update routes, then make each routed agent's next route node its first choice."""
-        if not pin.any() and not self.routes:
+        """Update routes, then make each routed agent's next route node its first choice.
+
+        `forbid[i, k]`: move `cand[i, k]` is closed to agent i (a loaded agent into a pod
+        cell); `pod` = (loaded per agent, pod per node), given together with `forbid`."""
+        if not pin.any() and not self.routes and forbid is None:
             return
         pinned_cell = np.zeros(self.graph.n, dtype=bool)
         pinned_cell[pos[pin]] = True
-        self._drop_stale(pos, goal, pinned_cell)
-        best = cand[np.arange(cand.shape[0]), np.argmin(key, axis=1)]
-        blocked = pinned_cell[np.where(best >= 0, best, 0)] & (best >= 0) & ~pin & (pos != goal)
+        self._drop_stale(pos, goal, pinned_cell, pod)
+        rows = np.arange(cand.shape[0])
+        col = np.argmin(key, axis=1)
+        best = cand[rows, col]
+        hit = pinned_cell[np.where(best >= 0, best, 0)] & (best >= 0)
+        if forbid is not None:
+            hit |= forbid[rows, col]
+        blocked = hit & ~pin & (pos != goal)
         new = [i for i in np.nonzero(blocked)[0].tolist() if i not in self.routes]
         if new:
-            self._plan(np.asarray(new), pos, goal, pinned_cell, cost_fn)
+            agents = np.asarray(new)
+            if pod is None:
+                self._plan(agents, pos, goal, pinned_cell, cost_fn)
+            else:
+                carry, cells = pod
+                light, heavy = agents[~carry[agents]], agents[carry[agents]]
+                if light.size:
+                    self._plan(light, pos, goal, pinned_cell, cost_fn)
+                if heavy.size:
+                    closed = pinned_cell | cells
+                    closed[pos[heavy]] = False
+                    closed[goal[heavy]] = pinned_cell[goal[heavy]]
+                    self._plan(heavy, pos, goal, closed, cost_fn)
         for i, (_, route) in self.routes.items():
             key[i, cand[i] == route[0]] = -1.0
 
-    def _drop_stale(self, pos: np.ndarray, goal: np.ndarray, pinned_cell: np.ndarray) -> None:
+    def _drop_stale(
+        self,
+        pos: np.ndarray,
+        goal: np.ndarray,
+        pinned_cell: np.ndarray,
+        pod: tuple[np.ndarray, np.ndarray] | None,
+    ) -> None:
         for i in list(self.routes):
             g, route = self.routes[i]
             if i >= pos.size or g != goal[i]:
@@ -62,6 +91,8 @@ class Detours:
                 route.pop(0)
             if not route or pinned_cell[route[0]] or not self.graph.has_edge(pos[i], route[0]):
                 del self.routes[i]
+            elif pod is not None and pod[0][i] and pod[1][route[0]] and route[0] != g:
+                del self.routes[i]  # a pod was set down on the way of a loaded agent
 
     def _plan(
         self,

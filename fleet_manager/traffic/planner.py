@@ -22,9 +22,16 @@ class LifelongPlanner(Protocol):
     """One tick of lifelong multi-agent planning."""
 
     def step(
-        self, positions: np.ndarray, goals: np.ndarray, pinned: np.ndarray | None = None
+        self,
+        positions: np.ndarray,
+        goals: np.ndarray,
+        pinned: np.ndarray | None = None,
+        *,
+        loaded: np.ndarray | None = None,
+        pod_cells: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Every agent's next node (its own node = wait); never a vertex/swap/illegal move."""
+        """Every agent's next node (its own node = wait); never a vertex/swap/illegal move,
+        and with the masks never a loaded agent into a pod cell other than its goal."""
         ...
 
 
@@ -98,22 +105,37 @@ class PibtPlanner:
         return cache.computed - before
 
     def step(
-        self, positions: np.ndarray, goals: np.ndarray, pinned: np.ndarray | None = None
+        self,
+        positions: np.ndarray,
+        goals: np.ndarray,
+        pinned: np.ndarray | None = None,
+        *,
+        loaded: np.ndarray | None = None,
+        pod_cells: np.ndarray | None = None,
     ) -> np.ndarray:
+        """Every agent's next node. `loaded` (bool per agent: carries a pod) and `pod_cells`
+        (bool per node: a pod stands there) go together: a loaded agent never moves into a
+        pod cell, except its own goal. Without them every cell is open to everyone."""
         # A tick allocates ~10 small lists per agent; letting the cyclic GC run a full pass
         # in the middle was the main source of p99 spikes (nothing here forms cycles).
         gc_was_on = gc.isenabled()
         gc.disable()
         try:
-            return self._step(positions, goals, pinned)
+            return self._step(positions, goals, pinned, loaded, pod_cells)
         finally:
             if gc_was_on:
                 gc.enable()
 
     def _step(
-        self, positions: np.ndarray, goals: np.ndarray, pinned: np.ndarray | None
+        self,
+        positions: np.ndarray,
+        goals: np.ndarray,
+        pinned: np.ndarray | None,
+        loaded: np.ndarray | None,
+        pod_cells: np.ndarray | None,
     ) -> np.ndarray:
         pos, goal, pin = self._check(positions, goals, pinned)
+        pod = self._check_pods(pos, loaded, pod_cells)
         n_agents = pos.size
         if n_agents == 0:
             return pos.copy()
@@ -136,7 +158,18 @@ class PibtPlanner:
             busy = occupied[np.where(cand >= 0, cand, 0)] & (cand != pos[:, None])
             tie += busy * 1e-2
         key = cost + tie
-        self.detours.prefer(pos, goal, pin, cand, key, self.costs.lookup)
+        forbid = None
+        if pod is not None:
+            # Loaded agents must not enter a pod cell (own goal excepted). Guidance costs
+            # ignore pods, so those moves are struck out of the ranking: neither the agent's
+            # own choice nor a push can use them, and detours route around them.
+            carry, cells = pod
+            safe = np.where(cand >= 0, cand, 0)
+            forbid = carry[:, None] & cells[safe] & (cand >= 0)
+            forbid &= (cand != pos[:, None]) & (cand != goal[:, None])
+        self.detours.prefer(pos, goal, pin, cand, key, self.costs.lookup, forbid, pod)
+        if forbid is not None:
+            key[forbid] = np.inf
         order = np.argsort(key, axis=1, kind="stable")
         ranked = np.take_along_axis(cand, order, axis=1)
         ranked_key = np.take_along_axis(key, order, axis=1)
@@ -250,6 +283,29 @@ class PibtPlanner:
                 f"{self._name(a)} and {self._name(b)} are both on {g.describe(int(pos[a]))}"
             )
         return pos, goal, pin
+
+    def _check_pods(
+        self, pos: np.ndarray, loaded: np.ndarray | None, pod_cells: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """(loaded per agent, pod per node), or None when no loaded agent meets a pod."""
+        if loaded is None and pod_cells is None:
+            return None
+        if loaded is None or pod_cells is None:
+            raise PlanningError("loaded and pod_cells must be given together")
+        carry = np.asarray(loaded)
+        cells = np.asarray(pod_cells)
+        if carry.dtype != bool or carry.shape != pos.shape:
+            raise PlanningError(
+                f"loaded must be a bool array of shape {pos.shape}, got {carry.dtype} {carry.shape}"
+            )
+        if cells.dtype != bool or cells.shape != (self.graph.n,):
+            raise PlanningError(
+                f"pod_cells must be a bool array of shape ({self.graph.n},), "
+                f"got {cells.dtype} {cells.shape}"
+            )
+        if not carry.any() or not cells.any():
+            return None
+        return carry, cells
 
     def _name(self, i: int) -> str:
         if self.agent_ids is not None and i < len(self.agent_ids):

@@ -1,4 +1,4 @@
-"""The one path oracle: vectorised vertex, swap, illegal-edge and bad-node checks on joint plans."""
+"""The one path oracle: vectorised vertex, swap, illegal-edge, bad-node and pod checks on joint plans."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 
 from fleet_manager.traffic.graph import MotionGraph
 
-ConflictKind = Literal["vertex", "swap", "edge", "node"]
+ConflictKind = Literal["vertex", "swap", "edge", "node", "pod"]
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,8 @@ class Conflict:
     vertex: `agents` share `nodes[0]`. swap: agents[0] goes nodes[0]->nodes[1] while agents[1]
     goes back. edge: agents[0] moves nodes[0]->nodes[1], which is neither an edge nor a wait
     (a one-way lane driven backwards, a jump). node: agents[0] is on an invalid id nodes[0].
+    pod: agents[0], carrying a pod, moves nodes[0]->nodes[1] where another pod stands (a
+    loaded robot cannot pass under a pod; an unloaded one can).
     """
 
     kind: ConflictKind
@@ -33,11 +35,22 @@ class Conflict:
         return f"{self.kind} conflict at step {self.step}: {who} at node {where}"
 
 
-def validate_paths(graph: MotionGraph, paths: np.ndarray, step_offset: int = 0) -> list[Conflict]:
+def validate_paths(
+    graph: MotionGraph,
+    paths: np.ndarray,
+    step_offset: int = 0,
+    *,
+    loaded: np.ndarray | None = None,
+    pod_cells: np.ndarray | None = None,
+) -> list[Conflict]:
     """Every conflict in a joint plan `paths` of shape (T+1, N): row t = each agent's node.
 
     Moving into a cell its occupant leaves in the same step (following, rotating cycles of
     3+ agents) is allowed; exchanging two cells (swap) is not. Sorted by step, then kind.
+    With both masks given, a move t -> t+1 of an agent `loaded` at row t into a node that
+    is one of the `pod_cells` at row t (pods standing on the floor, not carried) is a "pod"
+    conflict, goal or not. `loaded`: bool (N,) or per row (T+1, N); `pod_cells`: bool (n,)
+    or per row (T+1, n).
     """
     paths = np.asarray(paths)
     if paths.ndim != 2:
@@ -47,6 +60,8 @@ def validate_paths(graph: MotionGraph, paths: np.ndarray, step_offset: int = 0) 
     paths = paths.astype(np.int64, copy=False)
     rows, agents = paths.shape
     n = graph.n
+    carry = _row_mask("loaded", loaded, rows, agents)
+    pods = _row_mask("pod_cells", pod_cells, rows, n)
     conflicts: list[Conflict] = []
     if rows == 0 or agents == 0:
         return conflicts
@@ -104,17 +119,33 @@ def validate_paths(graph: MotionGraph, paths: np.ndarray, step_offset: int = 0) 
                         (int(mu[k]), int(mv[k])),
                     )
                 )
-    rank = {"node": 0, "vertex": 1, "edge": 2, "swap": 3}
+            if carry is not None and pods is not None:
+                # Pod: a loaded agent drives into a node where another pod stands.
+                hit = carry[mt, mi] & pods[mt, mv]
+                for t, i in zip(mt[hit], mi[hit], strict=True):
+                    conflicts.append(
+                        Conflict(
+                            "pod", int(t) + 1 + step_offset, (int(i),), (int(u[t, i]), int(v[t, i]))
+                        )
+                    )
+    rank = {"node": 0, "vertex": 1, "edge": 2, "swap": 3, "pod": 4}
     conflicts.sort(key=lambda c: (c.step, rank[c.kind], c.agents))
     return conflicts
 
 
 def validate_step(
-    graph: MotionGraph, prev: np.ndarray, nxt: np.ndarray, step: int = 1
+    graph: MotionGraph,
+    prev: np.ndarray,
+    nxt: np.ndarray,
+    step: int = 1,
+    *,
+    loaded: np.ndarray | None = None,
+    pod_cells: np.ndarray | None = None,
 ) -> list[Conflict]:
     """Incremental form for a live simulator: check one transition prev -> nxt.
 
     `step` labels the row of `nxt`; conflicts in `prev` itself are reported at step - 1.
+    `loaded` (N,) and `pod_cells` (n,) describe the fleet at `prev` (see `validate_paths`).
     """
     prev = np.asarray(prev)
     nxt = np.asarray(nxt)
@@ -122,4 +153,20 @@ def validate_step(
         raise ValueError(
             f"prev and nxt must be equal-length 1-D arrays, got {prev.shape}, {nxt.shape}"
         )
-    return validate_paths(graph, np.stack([prev, nxt]), step_offset=step - 1)
+    return validate_paths(
+        graph, np.stack([prev, nxt]), step_offset=step - 1, loaded=loaded, pod_cells=pod_cells
+    )
+
+
+def _row_mask(name: str, mask: np.ndarray | None, rows: int, width: int) -> np.ndarray | None:
+    """A bool mask of shape (width,) or (rows, width) as a (rows, width) view; None stays None."""
+    if mask is None:
+        return None
+    m = np.asarray(mask)
+    if m.dtype != bool:
+        raise ValueError(f"{name} must be a bool mask, got dtype {m.dtype}")
+    if m.shape == (width,):
+        return np.broadcast_to(m, (rows, width))
+    if m.shape == (rows, width):
+        return m
+    raise ValueError(f"{name} must have shape ({width},) or ({rows}, {width}), got {m.shape}")
