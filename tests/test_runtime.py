@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from concurrent.futures import Future
@@ -30,13 +31,37 @@ def _runtime(store: SqliteStore, speed: float = 0.0) -> Runtime:
     return Runtime(demo_site(), store, config=RuntimeConfig(speed=speed, seed=3))
 
 
+class _HoldAfterDone:
+    """Tick hook + component: once `done` orders are committed, hold the control thread until
+    stop() is asked for, so the first run stops with work left however fast the machine is
+    (at speed 0 a busy test machine could otherwise let all 40 orders finish first)."""
+
+    def __init__(self, store: SqliteStore, done: int) -> None:
+        self.store, self.done = store, done
+        self.holding, self.release = threading.Event(), threading.Event()
+
+    def tick(self, _now_s: float) -> None:
+        if not self.release.is_set() and self.store.count_orders().get("done", 0) >= self.done:
+            self.holding.set()
+            self.release.wait()
+
+    def start(self, _runtime: Runtime) -> None:
+        pass
+
+    def stop(self) -> None:  # Runtime.stop() stops components first, then the loop
+        self.release.set()
+
+
 def test_restart_resubmits_open_orders_once_and_continues_ids(tmp_path):
     store = SqliteStore.in_dir(tmp_path)
     first = _runtime(store)
+    hold = _HoldAfterDone(store, done=5)
+    first.add_tick_hook(hold.tick)
+    first.add_component(hold)
     first.start()
     for i in range(40):
         first.submit_order(_order(i), None).result()
-    wait_for(lambda: store.count_orders().get("done", 0) >= 5, what="some orders to finish")
+    wait_for(hold.holding.is_set, what="some orders to finish")
     first.stop()
     open_before = {o.id for o in store.open_orders()}
     tasks_before = {t.id for t in store.list_tasks(limit=500)[0]}
@@ -79,7 +104,11 @@ def test_order_feed_enters_orders_durably(tmp_path):
     rt.start()
     wait_for(lambda: len(store.list_orders(OrderQuery(source="generator"))[0]) >= 10)
     rt.stop()
-    stored = store.list_orders(OrderQuery(source="generator", limit=500))[0]
+    stored, cursor = store.list_orders(OrderQuery(source="generator", limit=500))
+    while cursor is not None:  # a fast machine generates more than one page
+        more, cursor = store.list_orders(OrderQuery(source="generator", after_cursor=cursor,
+                                                     limit=500))
+        stored += more
     assert len(stored) == feed.generated  # every generated order was committed
     received = [e for e in store.events_after(0, 1_000_000) if e.kind == "received"]
     assert len(received) == feed.generated

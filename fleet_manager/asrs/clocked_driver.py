@@ -5,12 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from typing import Any
 
-from fleet_manager.asrs.crane_driver import CraneOutcome, fault_text, telegram_for
 from fleet_manager.asrs.rack import Rack
-from fleet_manager.asrs.records import MoveRecord
-from plc_bridge.crane_telegram import CMD_RESET, LOC_NONE, STATE_FAULT, CraneTelegram, Location
-from plc_bridge.mailbox import RESULT_OK
-from sim.crane.model import FaultPlan, RackGeometry, SimCrane
+from sim.crane.local import LocalCraneDriver
+from sim.crane.model import FaultPlan
 
 
 class WaitUntil:
@@ -23,45 +20,21 @@ class WaitUntil:
         yield self
 
 
-class ClockedCraneDriver:
+class ClockedCraneDriver(LocalCraneDriver):
     """Same telegrams and SimCrane as the Modbus sim, without the wire. `execute` awaits
     WaitUntil(phase end) for each crane phase, so the runtime's clock paces the crane; `now_s`
     is the crane's own time (the exact end of its last phase)."""
 
     def __init__(self, rack: Rack, clock: Callable[[], float],
                  faults: list[FaultPlan] | None = None) -> None:
-        a = rack.aisle
-        geometry = RackGeometry(a.bays, a.levels, a.sides, a.depth, a.bay_pitch_m, a.level_pitch_m)
-        self.rack = rack
-        self.crane = SimCrane(geometry, a.crane, list(faults or []))
-        self.crane_id = a.crane_id
+        super().__init__(rack, faults)
         self.clock = clock
-        self.now_s = 0.0
-        self._seq = 0
 
-    async def execute(self, move: MoveRecord, from_forks: bool = False) -> CraneOutcome:
-        self._seq += 1
-        telegram = telegram_for(self.rack, move, from_forks)
-        wire = CraneTelegram.decode(telegram.code, telegram.args())  # what a PLC would get
-        result = self.crane.accept(self._seq, wire)
-        if result != RESULT_OK:
-            return CraneOutcome(False, self.crane.load_on_forks, 0,
-                                f"telegram refused (result {result}) for tote {move.tote_id}")
+    def _start_move(self) -> None:
         self.now_s = max(self.now_s, self.clock())  # an idle crane starts now
-        while self.crane.done_seq != self._seq and self.crane.state != STATE_FAULT:
-            dt_s = self.crane.next_event_s()
-            await WaitUntil(self.now_s + dt_s)
-            self.crane.advance(dt_s)
-            self.now_s += dt_s
-        c = self.crane
-        if c.state == STATE_FAULT:
-            return CraneOutcome(False, c.load_on_forks, c.fault_code, fault_text(c.fault_code),
-                                (c.x_m, c.y_m))
-        return CraneOutcome(True, position_m=(c.x_m, c.y_m))
 
-    async def reset(self) -> None:
-        self._seq += 1
-        self.crane.accept(self._seq, CraneTelegram(CMD_RESET, Location(LOC_NONE), Location(LOC_NONE), ""))
+    async def _phase_end(self, due_s: float) -> None:
+        await WaitUntil(due_s)
 
     def describe(self) -> dict[str, Any]:
         c = self.crane

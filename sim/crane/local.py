@@ -31,8 +31,10 @@ class LocalCraneDriver:
         if result != RESULT_OK:
             return CraneOutcome(False, self.crane.load_on_forks, 0,
                                 f"telegram refused (result {result}) for tote {move.tote_id}")
+        self._start_move()
         while self.crane.done_seq != self._seq and self.crane.state != STATE_FAULT:
             dt_s = self.crane.next_event_s()  # jump from phase end to phase end: exact times
+            await self._phase_end(self.now_s + dt_s)
             self.crane.advance(dt_s)
             self.now_s += dt_s
         c = self.crane
@@ -40,6 +42,12 @@ class LocalCraneDriver:
             return CraneOutcome(False, c.load_on_forks, c.fault_code, fault_text(c.fault_code),
                                 (c.x_m, c.y_m))
         return CraneOutcome(True, position_m=(c.x_m, c.y_m))
+
+    def _start_move(self) -> None:
+        """Hook before the first phase; local time simply carries on from the last move."""
+
+    async def _phase_end(self, due_s: float) -> None:
+        """Hook at each phase end; local time does not wait for anyone."""
 
     async def reset(self) -> None:
         self._seq += 1
