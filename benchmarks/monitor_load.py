@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,14 +26,11 @@ import httpx
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))  # the Chromium setup lives with the browser tests
+
+from browser import CHROMEDRIVER, CHROMIUM, chromium_driver, free_port
+
 WCS = REPO / ".venv" / "bin" / "wcs"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-CHROMIUM_FLAGS = (
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-dev-shm-usage", "--window-size=1400,900",
-)
 # Site size per robot count: enough aisle cells that robots are not packed nose to tail.
 SITES = {
     300: {"blocks_x": 10, "blocks_y": 8, "stations": 6, "chargers": 12},
@@ -65,16 +61,10 @@ def _site_doc(robots: int) -> dict:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _start_server(workdir: Path, robots: int, speed: float) -> tuple[subprocess.Popen, int, str]:
     map_path = workdir / f"load-{robots}.yaml"
     map_path.write_text(yaml.safe_dump(_site_doc(robots), sort_keys=False))
-    port = _free_port()
+    port = free_port()
     args = [str(WCS), "run", "--map", str(map_path), "--port", str(port), "--data-dir",
             str(workdir), "--speed", str(speed), "--orders-per-h", str(3 * robots), "--quiet"]
     log = open(workdir / "server.log", "wb")  # noqa: SIM115 - owned by the child
@@ -110,18 +100,6 @@ def _count_ws(port: int, path: str, token: str, seconds: float, out: dict[str, f
                 out["events"] += len(json.loads(text).get("events", []))
 
 
-def _driver():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tempfile.mkdtemp(prefix='wcs-bench-')}")
-    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-
-
 def _wait(driver, script: str, timeout_s: float = 60) -> None:
     deadline = time.monotonic() + timeout_s
     while not driver.execute_script(f"return {script}"):
@@ -135,7 +113,7 @@ def measure(robots: int, seconds: float, speed: float, shots: Path | None = None
     proc, port, token = _start_server(workdir, robots, speed)
     driver = None
     try:
-        driver = _driver()
+        driver = chromium_driver("wcs-bench-")
         driver.get(f"http://127.0.0.1:{port}/monitor/")
         driver.execute_script("sessionStorage.setItem('wcs.token', arguments[0])", token)
         driver.get(f"http://127.0.0.1:{port}/monitor/")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from fleet_manager.allocation import TaskView, needs_charge
 from fleet_manager.dispatch_service import StationService
@@ -101,27 +102,21 @@ class Executor:
         return True
 
     def _free_charger(self, rec: RobotRecord) -> str | None:
-        free = [c for c, user in self.d.charger_user.items() if user is None]
-        if not free:
-            return None
-        return min(
-            free,
-            key=lambda c: (
-                self.d.graph.distances_to(self.d.site.chargers[c].node)[rec.status.node],
-                c,
-            ),
-        )
+        return self._nearest_free(self.d.charger_user, self.d.site.chargers, rec)
 
     def _free_spot(self, rec: RobotRecord) -> str | None:
-        free = [p for p, user in self.d.park_user.items() if user is None]
+        return self._nearest_free(self.d.park_user, self.d.site.parking, rec)
+
+    def _nearest_free(
+        self, users: Mapping[str, str | None], places: Mapping[str, Any], rec: RobotRecord
+    ) -> str | None:
+        """The unused place (charger, parking spot) fewest hops from the robot; ties by id."""
+        free = [k for k, user in users.items() if user is None]
         if not free:
             return None
         return min(
             free,
-            key=lambda p: (
-                self.d.graph.distances_to(self.d.site.parking[p].node)[rec.status.node],
-                p,
-            ),
+            key=lambda k: (self.d.graph.distances_to(places[k].node)[rec.status.node], k),
         )
 
     # ---- per tick ------------------------------------------------------------------------------

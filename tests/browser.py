@@ -45,11 +45,9 @@ def browser_missing() -> str | None:
     return None
 
 
-def make_driver():
-    """A fresh headless Chromium session with its own empty profile."""
-    missing = browser_missing()
-    if missing:
-        pytest.skip(missing)
+def chromium_driver(profile_prefix: str):
+    """A headless Chromium session (loopback-only flags) with its own empty profile; also used
+    by benchmarks/monitor_load.py."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -57,8 +55,16 @@ def make_driver():
     options.binary_location = CHROMIUM
     for flag in CHROMIUM_FLAGS:
         options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tempfile.mkdtemp(prefix='wcs-chromium-')}")
+    options.add_argument(f"--user-data-dir={tempfile.mkdtemp(prefix=profile_prefix)}")
     return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+
+
+def make_driver():
+    """A fresh headless Chromium session with its own empty profile."""
+    missing = browser_missing()
+    if missing:
+        pytest.skip(missing)
+    return chromium_driver("wcs-chromium-")
 
 
 def free_port() -> int:

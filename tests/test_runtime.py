@@ -32,16 +32,18 @@ def _runtime(store: SqliteStore, speed: float = 0.0) -> Runtime:
 
 
 class _HoldAfterDone:
-    """Tick hook + component: once `done` orders are committed, hold the control thread until
-    stop() is asked for, so the first run stops with work left however fast the machine is
-    (at speed 0 a busy test machine could otherwise let all 40 orders finish first)."""
+    """Tick hook + component: once the simulation has finished `done` orders, hold the control
+    thread until stop() is asked for, so the first run stops with work left however fast the
+    machine is. (Waiting from the test thread, at speed 0, let a busy machine finish all 40
+    orders first; counting committed orders instead lags behind when the writer is slow.)"""
 
-    def __init__(self, store: SqliteStore, done: int) -> None:
-        self.store, self.done = store, done
+    def __init__(self, runtime: Runtime, done: int) -> None:
+        self.runtime, self.done = runtime, done
         self.holding, self.release = threading.Event(), threading.Event()
 
     def tick(self, _now_s: float) -> None:
-        if not self.release.is_set() and self.store.count_orders().get("done", 0) >= self.done:
+        orders = self.runtime.sim.orders.values()  # on the control thread: safe to read
+        if not self.release.is_set() and sum(o.state == "done" for o in orders) >= self.done:
             self.holding.set()
             self.release.wait()
 
@@ -55,18 +57,19 @@ class _HoldAfterDone:
 def test_restart_resubmits_open_orders_once_and_continues_ids(tmp_path):
     store = SqliteStore.in_dir(tmp_path)
     first = _runtime(store)
-    hold = _HoldAfterDone(store, done=5)
+    hold = _HoldAfterDone(first, done=5)
     first.add_tick_hook(hold.tick)
     first.add_component(hold)
-    first.start()
-    for i in range(40):
+    for i in range(40):  # committed and queued before the loop runs: all enter the first tick
         first.submit_order(_order(i), None).result()
+    first.start()
     wait_for(hold.holding.is_set, what="some orders to finish")
     first.stop()
     open_before = {o.id for o in store.open_orders()}
     tasks_before = {t.id for t in store.list_tasks(limit=500)[0]}
     left_open = {t.id for t in store.open_tasks()}
-    assert open_before and left_open, "the first run should stop with work left"
+    assert open_before and left_open, ("the first run should stop with work left",
+                                       store.count_orders(), len(left_open))
 
     second = _runtime(store)
     second.start()

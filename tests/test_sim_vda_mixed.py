@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -11,16 +10,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from vda_helpers import MasterOnBroker, kill_until_broken, spawn, wait_online
 
-from fleet_manager.alarms import AlarmRegistry
 from fleet_manager.domain import Order, OrderLine, OrderState, TaskKind, TaskState
-from fleet_manager.events import Event, EventBus
+from fleet_manager.events import Event
 from fleet_manager.robots.adapter import RobotStatus
 from fleet_manager.robots.vda5050.adapter import Vda5050RobotAdapter
 from fleet_manager.robots.vda5050.broker import MosquittoBroker
-from fleet_manager.robots.vda5050.master import Vda5050Master
 from fleet_manager.robots.vda5050.sim_link import Vda5050Lockstep
-from fleet_manager.robots.vda5050.transport import MqttTransport
 from fleet_manager.site import load_site
 from fleet_manager.site.model import Site
 from sim.world import Simulation
@@ -40,29 +37,15 @@ def broker() -> Iterator[MosquittoBroker]:
         yield b
 
 
-def spawn(broker: MosquittoBroker, *serials: str) -> subprocess.Popen[bytes]:
-    """A separate process hosting the vehicles (no start node: the master sends initPosition)."""
-    cmd = [sys.executable, "-m", "sim.vda5050", "--port", str(broker.port), "--time-scale", "25",
-           "--state-interval-s", "0.5"]
-    for s in serials:
-        cmd += ["--serial", s]
-    return subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL)
-
-
-class MixedSim:
+class MixedSim(MasterOnBroker):
     """Simulation with R01 in-process and the given site robots as VDA 5050 vehicles."""
 
     def __init__(self, site: Site, broker: MosquittoBroker, vda_ids: tuple[str, ...]) -> None:
-        self.bus = EventBus()
-        self.events: list[Event] = []
-        self.bus.subscribe(self.events.append)
+        super().__init__(site, broker)
         starts = {r.id: r.start for r in site.robots}
-        self.master = Vda5050Master(site, AlarmRegistry(self.bus), validate_outgoing=True)
         self.vda: list[Vda5050RobotAdapter] = [
             self.master.add_robot(rid, start_node=starts[rid]) for rid in vda_ids
         ]
-        self.transport = MqttTransport(broker.host, broker.port, self.master.on_raw).start()
-        self.master.transport = self.transport
         self.link = Vda5050Lockstep(self.master, self.vda)
         self.sim = Simulation(
             site, seed=5, robots=1, config={"orders_per_h": 0.0}, bus=self.bus,
@@ -72,10 +55,7 @@ class MixedSim:
         self.master.alarms = self.sim.alarms
 
     def wait_online(self, timeout_s: float = 15.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while not all(r.online for r in self.vda):
-            assert time.monotonic() < deadline, [r.id for r in self.vda if not r.online]
-            self.master.wait(0.2)
+        wait_online(self.master, self.vda, timeout_s)
 
     def run_until_done(self, orders: list[Order], max_steps: int) -> None:
         """Until the orders are done and every pod is back in storage (no robot task open)."""
@@ -160,12 +140,7 @@ def test_killed_vehicle_task_is_requeued_by_the_dispatcher_and_it_rejoins(
                 break
         assert fetch is not None and fetch.resource_id == "R02"
         assert amr.status().pod_id is None
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=5)
-        deadline = time.monotonic() + 10
-        while amr.connection != "CONNECTIONBROKEN":
-            assert time.monotonic() < deadline, "the broker never sent the last will"
-            mixed.master.wait(0.2)
+        kill_until_broken(proc, amr, mixed.master)
         lost_at = amr.status().node
         sim.command_robot("R01", "resume")
         mixed.run_until_done(first, 2000)

@@ -3,25 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
+from vda_helpers import MasterOnBroker, kill_until_broken, spawn, wait_online
 
-from fleet_manager.alarms import AlarmRegistry
 from fleet_manager.domain import TaskState
-from fleet_manager.events import Event, EventBus
+from fleet_manager.events import Event
 from fleet_manager.robots.simulated import SimulatedRobot
 from fleet_manager.robots.vda5050.broker import MosquittoBroker
-from fleet_manager.robots.vda5050.master import Vda5050Master
 from fleet_manager.robots.vda5050.schema import check
-from fleet_manager.robots.vda5050.transport import MqttTransport
 from fleet_manager.site import load_site
 from fleet_manager.site.model import Site
 from sim.kinematics import TickModel
@@ -55,25 +48,11 @@ def broker() -> Iterator[MosquittoBroker]:
         yield b
 
 
-def spawn(broker: MosquittoBroker, *serials: str) -> subprocess.Popen[bytes]:
-    """A separate process hosting the given simulated VDA 5050 vehicles (no start: initPosition)."""
-    cmd = [sys.executable, "-m", "sim.vda5050", "--port", str(broker.port), "--time-scale", "25",
-           "--state-interval-s", "0.5"]
-    for s in serials:
-        cmd += ["--serial", s]
-    return subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL)
-
-
-class Fleet:
+class Fleet(MasterOnBroker):
     """Master + transport + alarm capture for one test."""
 
     def __init__(self, site: Site, broker: MosquittoBroker) -> None:
-        self.bus = EventBus()
-        self.events: list[Event] = []
-        self.bus.subscribe(self.events.append)
-        self.master = Vda5050Master(site, AlarmRegistry(self.bus), validate_outgoing=True)
-        self.transport = MqttTransport(broker.host, broker.port, self.master.on_raw).start()
-        self.master.transport = self.transport
+        super().__init__(site, broker)
         # A spy on the broker sees every message on the wire, both directions.
         self.wire: list[tuple[str, bytes]] = []
         self.spy = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="spy")
@@ -102,11 +81,7 @@ class Fleet:
         return [e for e in self.events if e.topic == "alarm" and e.data["code"] == code]
 
     def wait_online(self, *serials: str, timeout_s: float = 15.0) -> None:
-        robots = [self.master.robots[("WCS-SIM", s)] for s in serials]
-        deadline = time.monotonic() + timeout_s
-        while not all(r.online for r in robots):
-            assert time.monotonic() < deadline, f"not online: {[r.id for r in robots if not r.online]}"
-            self.master.wait(0.2)
+        wait_online(self.master, [self.master.robots[("WCS-SIM", s)] for s in serials], timeout_s)
 
 
 def node(site: Site, x: int, y: int) -> int:
@@ -173,12 +148,7 @@ def test_killed_vehicle_is_broken_its_task_requeued_and_it_rejoins(site: Site, b
         for _ in range(2):
             lf.tick()
         assert errand.stage == "to_pod" and amr.status().pod_id is None
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=5)
-        deadline = time.monotonic() + 10
-        while amr.connection != "CONNECTIONBROKEN":
-            assert time.monotonic() < deadline, "last will never arrived"
-            fleet.master.wait(0.2)
+        kill_until_broken(proc, amr, fleet.master)
         lost_at = amr.status().node
         assert not amr.status().online
         assert fleet.alarms("vda5050.connectionbroken")

@@ -45,11 +45,15 @@ def tote_row(db: sqlite3.Connection, tote_id: str) -> ToteRecord:
     return ToteRecord(*row)
 
 
-def open_move(db: sqlite3.Connection, move_id: str, allowed: tuple[MoveState, ...]) -> MoveRecord:
+def move_row(db: sqlite3.Connection, move_id: str) -> MoveRecord:
     row = db.execute("SELECT * FROM asrs_moves WHERE move_id=?", (move_id,)).fetchone()
     if row is None:
         raise InventoryError(f"unknown move {move_id!r}")
-    m = move_from_row(row)
+    return move_from_row(row)
+
+
+def open_move(db: sqlite3.Connection, move_id: str, allowed: tuple[MoveState, ...]) -> MoveRecord:
+    m = move_row(db, move_id)
     if m.state not in allowed:
         raise InventoryError(f"move {move_id} (tote {m.tote_id}) is {m.state}, "
                              f"expected {'/'.join(allowed)}")

@@ -12,6 +12,7 @@ from pathlib import Path
 from fleet_manager.asrs.inventory_sql import (
     is_slot,
     move_from_row,
+    move_row,
     next_counter,
     open_move,
     reserve,
@@ -24,7 +25,6 @@ from fleet_manager.asrs.records import (
     MoveState,
     SlotConflict,
     SlotRecord,
-    ToteNotFound,
     ToteRecord,
     crane_location,
 )
@@ -120,10 +120,7 @@ class InventoryStore:
     # ---- reads -------------------------------------------------------------------------------
     def slot(self, slot_id: str) -> SlotRecord:
         with self._lock:
-            row = self._db.execute("SELECT * FROM asrs_slots WHERE slot_id=?", (slot_id,)).fetchone()
-        if row is None:
-            raise SlotConflict(f"unknown slot {slot_id!r}")
-        return SlotRecord(*row)
+            return slot_row(self._db, slot_id)
 
     def slots(self, aisle: str) -> list[SlotRecord]:
         with self._lock:
@@ -141,10 +138,7 @@ class InventoryStore:
 
     def tote(self, tote_id: str) -> ToteRecord:
         with self._lock:
-            row = self._db.execute("SELECT * FROM asrs_totes WHERE tote_id=?", (tote_id,)).fetchone()
-        if row is None:
-            raise ToteNotFound(f"unknown tote {tote_id!r}")
-        return ToteRecord(*row)
+            return tote_row(self._db, tote_id)
 
     def fifo_totes(self, sku: str, slot_ids: Iterable[str] | None = None) -> list[ToteRecord]:
         """Unreserved totes of `sku` standing in unblocked slots, oldest first (received, lot, id)."""
@@ -164,10 +158,7 @@ class InventoryStore:
 
     def move(self, move_id: str) -> MoveRecord:
         with self._lock:
-            row = self._db.execute("SELECT * FROM asrs_moves WHERE move_id=?", (move_id,)).fetchone()
-        if row is None:
-            raise InventoryError(f"unknown move {move_id!r}")
-        return move_from_row(row)
+            return move_row(self._db, move_id)
 
     def open_moves(self) -> list[MoveRecord]:
         with self._lock:

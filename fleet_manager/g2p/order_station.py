@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from fleet_manager.domain import Order, OrderId, StationId
@@ -29,6 +30,25 @@ def _open_stations(stations: list[StationView]) -> list[StationView]:
 def _take(station: StationView, order: Order) -> None:
     station.open_orders += 1
     station.skus.update(line.sku for line in order.lines)
+
+
+def _assign_each(
+    orders: list[Order],
+    stations: list[StationView],
+    pick: Callable[[list[Order], list[StationView]], tuple[Order, StationView]],
+) -> Assignment:
+    """Until no order is pending or no station is open: `pick` removes one order from the
+    pending list and names the open station it goes to."""
+    out: Assignment = []
+    pending = list(orders)
+    while pending:
+        open_ = _open_stations(stations)
+        if not open_:
+            break
+        order, station = pick(pending, open_)
+        _take(station, order)
+        out.append((order.id, station.id))
+    return out
 
 
 def _least_loaded(stations: list[StationView]) -> StationView:
@@ -69,26 +89,20 @@ class PodOverlap:
     def assign(
         self, orders: list[Order], stations: list[StationView], ctx: G2PContext
     ) -> Assignment:
-        out: Assignment = []
-        pending = list(orders)
-        while pending:
-            open_ = _open_stations(stations)
-            if not open_:
-                break
-            best: tuple[int, int, int, str] | None = None
-            for rank, order in enumerate(pending[: self.lookahead]):
-                skus = {line.sku for line in order.lines}
-                for s in open_:
-                    key = (len(skus - s.skus), rank, s.open_orders + s.inbound, s.id)
-                    if best is None or key < best:
-                        best = key
-            assert best is not None
-            _, rank, _, station_id = best
-            order = pending.pop(rank)
-            station = next(s for s in open_ if s.id == station_id)
-            _take(station, order)
-            out.append((order.id, station.id))
-        return out
+        return _assign_each(orders, stations, self._pick)
+
+    def _pick(self, pending: list[Order], open_: list[StationView]) -> tuple[Order, StationView]:
+        best: tuple[int, int, int, str] | None = None
+        for rank, order in enumerate(pending[: self.lookahead]):
+            skus = {line.sku for line in order.lines}
+            for s in open_:
+                key = (len(skus - s.skus), rank, s.open_orders + s.inbound, s.id)
+                if best is None or key < best:
+                    best = key
+        assert best is not None
+        _, rank, _, station_id = best
+        order = pending.pop(rank)
+        return order, next(s for s in open_ if s.id == station_id)
 
 
 class DueTime:
@@ -113,17 +127,11 @@ class RandomStation:
     def assign(
         self, orders: list[Order], stations: list[StationView], ctx: G2PContext
     ) -> Assignment:
-        out: Assignment = []
-        pending = list(orders)
-        while pending:
-            open_ = _open_stations(stations)
-            if not open_:
-                break
-            order = pending.pop(int(ctx.rng.integers(len(pending))))
-            station = open_[int(ctx.rng.integers(len(open_)))]
-            _take(station, order)
-            out.append((order.id, station.id))
-        return out
+        def pick(pending: list[Order], open_: list[StationView]) -> tuple[Order, StationView]:
+            order = pending.pop(int(ctx.rng.integers(len(pending))))  # order first, then station
+            return order, open_[int(ctx.rng.integers(len(open_)))]
+
+        return _assign_each(orders, stations, pick)
 
 
 ORDER_STATION_POLICIES: dict[str, type] = {

@@ -29,6 +29,16 @@ def at_point(point: tuple[float, float]) -> str:
     return f"({point[0]:g}, {point[1]:g}) m"
 
 
+def _lookup(f: Faults, d: dict, key: str, field: str, default: Any) -> tuple[Any, str]:
+    """`d[key]` (or `default`) and its field name; a required field that is absent is reported
+    and comes back as MISSING."""
+    value = d.get(key, default)
+    name = f"{field}.{key}"
+    if value is MISSING:
+        f.add(name, "required field is missing")
+    return value, name
+
+
 def mapping(f: Faults, value: Any, field: str, allowed: set[str] | None = None) -> dict | None:
     """A YAML mapping; unknown keys are faults (they are usually typos)."""
     if not isinstance(value, dict):
@@ -59,10 +69,8 @@ def number(
     max_value: float | None = None,
 ) -> float | None:
     """A real number (ints accepted); `positive` means > 0, `min_value` means >= it."""
-    value = d.get(key, default)
-    name = f"{field}.{key}"
+    value, name = _lookup(f, d, key, field, default)
     if value is MISSING:
-        f.add(name, "required field is missing")
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         f.add(name, f"expected a number, got {value!r}")
@@ -89,10 +97,8 @@ def integer(
     min_value: int | None = None,
     choices: tuple[int, ...] | None = None,
 ) -> int | None:
-    value = d.get(key, default)
-    name = f"{field}.{key}"
+    value, name = _lookup(f, d, key, field, default)
     if value is MISSING:
-        f.add(name, "required field is missing")
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         f.add(name, f"expected an integer, got {value!r}")
@@ -114,10 +120,8 @@ def text(
     default: Any = MISSING,
     choices: tuple[str, ...] | None = None,
 ) -> str | None:
-    value = d.get(key, default)
-    name = f"{field}.{key}"
+    value, name = _lookup(f, d, key, field, default)
     if value is MISSING:
-        f.add(name, "required field is missing")
         return None
     if value is None and default is None:
         return None
@@ -132,13 +136,18 @@ def text(
     return value
 
 
+def _is_pair(value: Any, kinds: type | tuple[type, ...]) -> bool:
+    """A two-element list or tuple of `kinds` (bools excluded: YAML `true` is no coordinate)."""
+    return (
+        isinstance(value, (list, tuple))
+        and len(value) == 2
+        and all(isinstance(v, kinds) and not isinstance(v, bool) for v in value)
+    )
+
+
 def cell(f: Faults, value: Any, field: str) -> Coord | None:
     """A grid cell written as [x, y] (integers; y grows downward)."""
-    if (
-        not isinstance(value, (list, tuple))
-        or len(value) != 2
-        or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
-    ):
+    if not _is_pair(value, int):
         f.add(field, f"expected a cell [x, y] of two integers, got {value!r}")
         return None
     return int(value[0]), int(value[1])
@@ -146,11 +155,7 @@ def cell(f: Faults, value: Any, field: str) -> Coord | None:
 
 def point_m(f: Faults, value: Any, field: str) -> tuple[float, float] | None:
     """A metric point written as [x_m, y_m]."""
-    if (
-        not isinstance(value, (list, tuple))
-        or len(value) != 2
-        or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
-    ):
+    if not _is_pair(value, (int, float)):
         f.add(field, f"expected a point [x_m, y_m] of two numbers, got {value!r}")
         return None
     return float(value[0]), float(value[1])
@@ -160,19 +165,12 @@ def int_range(
     f: Faults, d: dict, key: str, field: str, default: Any = MISSING
 ) -> tuple[int, int] | None:
     """An inclusive integer range written as [low, high] (or one integer for low == high)."""
-    value = d.get(key, default)
-    name = f"{field}.{key}"
+    value, name = _lookup(f, d, key, field, default)
     if value is MISSING:
-        f.add(name, "required field is missing")
         return None
     if isinstance(value, int) and not isinstance(value, bool):
         value = [value, value]
-    if (
-        not isinstance(value, (list, tuple))
-        or len(value) != 2
-        or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
-        or not 0 <= value[0] <= value[1]
-    ):
+    if not _is_pair(value, int) or not 0 <= value[0] <= value[1]:
         f.add(name, f"expected [low, high] integers with 0 <= low <= high, got {value!r}")
         return None
     return int(value[0]), int(value[1])
