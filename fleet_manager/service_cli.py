@@ -99,6 +99,10 @@ def run_command(args: argparse.Namespace) -> int:
             free_start_nodes(site, args.vda_count)
         except ValueError as exc:
             return _fail(str(exc))
+    if args.plc and not getattr(site, "sorters", None) and args.plc_config is None:
+        # A site without a sorter has nothing for the default sorter PLC to drive.
+        print(f"plc: {site.name} has no sorter, running without a sorter PLC", file=sys.stderr)
+        args.plc = False
     if args.plc:
         problem = _check_plc_config(args, site)
         if problem:
