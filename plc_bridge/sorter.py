@@ -8,6 +8,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from fleet_manager.events import EventBus
 from fleet_manager.sortation import LaneAssigner, LaneDecision
@@ -83,6 +84,30 @@ class SorterController:
         for tracking_id, lane in read.entries:
             self._on_confirm(tracking_id, lane)
         self._sweep_lost(now)
+
+    def tracked_positions(self, now: float | None = None) -> list[dict[str, Any]]:
+        """Where each scanned, not yet confirmed item should be on the belt now (metres along
+        the conveyor), from its scan time and the belt speed: the WCS's view of the items it
+        tracks, not a PLC reading. Items not yet past the scanner are unknown to the WCS."""
+        now = time.perf_counter() if now is None else now
+        conveyor, scanner_m = self.setup.conveyor, self.setup.sorter.scanner_position_m
+        length_m = conveyor.length_m
+        out: list[dict[str, Any]] = []
+        for item in list(self.items.values()):  # the bridge's thread may be adding items
+            position_m = scanner_m + conveyor.speed_mps * max(0.0, now - item.seen_s)
+            if conveyor.loop and length_m > 0:
+                position_m %= length_m
+            elif position_m > length_m:
+                continue  # past the end of a straight belt: no longer on it
+            out.append(
+                {
+                    "conveyor_id": conveyor.id,
+                    "position_m": round(position_m, 2),
+                    "tracking_id": item.tracking_id,
+                    "lane": item.decision.lane,
+                }
+            )
+        return out
 
     def _ring_trouble(self, ring: str, lost: int, restarted: bool) -> None:
         if lost:

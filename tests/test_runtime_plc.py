@@ -19,7 +19,9 @@ from fleet_manager.site import default_map_path, load_site
 from plc_bridge import codes
 
 REPO = Path(__file__).resolve().parents[1]
-SORTER_LANES = [lane.id for lane in load_site(default_map_path()).sorters["SRT1"].lanes]
+DEMO = load_site(default_map_path())
+SORTER_LANES = [lane.id for lane in DEMO.sorters["SRT1"].lanes]
+CV1_LENGTH_M = DEMO.conveyors["CV1"].length_m
 DISABLED_LANE = "L03"
 DISABLED_NUMBER = SORTER_LANES.index(DISABLED_LANE) + 1  # on the wire: 1-based position
 
@@ -82,6 +84,15 @@ def _plc_pids(data_dir: Path) -> list[int]:
     return pids
 
 
+def _live_conveyor_items(base: str, token: str) -> list[dict]:
+    """The conveyor items of one /live snapshot (empty when none is tracked right now)."""
+    from websockets.sync.client import connect
+
+    with connect(base.replace("http://", "ws://") + "/api/v1/live", open_timeout=10) as ws:
+        ws.send(json.dumps({"token": token}))
+        return json.loads(ws.recv(timeout=10)).get("conveyor_items", [])
+
+
 def _get(client: httpx.Client, path: str) -> list[dict]:
     r = client.get(path)
     assert r.status_code == 200, r.text
@@ -114,6 +125,12 @@ def test_wcs_run_drives_the_sorter_plc_and_survives_its_death(tmp_path):
             30,
             "the PLC to sort items into lanes",
         )
+
+        # Items the bridge tracks past the scanner show in the live snapshot, on the belt.
+        items = wait_for(lambda: _live_conveyor_items(seen["base"], tokens["viewer"]), 30, "items")
+        assert {x["conveyor_id"] for x in items} == {"CV1"}
+        assert all(0.0 <= x["position_m"] <= CV1_LENGTH_M for x in items)
+        assert all(x["lane"] in SORTER_LANES for x in items)
 
         r = tech.patch(f"/api/v1/lanes/{DISABLED_LANE}", json={"enabled": False})
         assert r.status_code == 200, r.text

@@ -112,6 +112,7 @@ class Runtime:
         self._snapshot: dict[str, Any] = {}
         self._snapshot_json = "{}"
         self._snapshot_lock = threading.Lock()
+        self._snapshot_parts: dict[str, Callable[[], Any]] = {}
         self._free_units: dict[str, int] = {}
         self.now_s = float(getattr(self.sim, "now_s", 0.0))
         # Built before the control thread starts: restart recovery hands it open WMS tasks.
@@ -128,6 +129,10 @@ class Runtime:
     def add_tick_hook(self, hook: Callable[[float], None]) -> None:
         """`hook(now_s)` runs on the control thread after every tick."""
         self._tick_hooks.append(hook)
+
+    def add_snapshot_part(self, key: str, part: Callable[[], Any]) -> None:
+        """`part()` fills `key` of every live snapshot (e.g. conveyor items from the PLC bridge)."""
+        self._snapshot_parts[key] = part
 
     def start(self) -> None:
         self._recover()
@@ -430,6 +435,11 @@ class Runtime:
         snap.setdefault("lanes", self.lane_control.lanes())
         if self.asrs is not None:
             snap.setdefault("cranes", self.asrs.describe())
+        for key, part in list(self._snapshot_parts.items()):
+            try:
+                snap[key] = part()
+            except Exception:  # a failing part must not stop the live view
+                log.exception("snapshot part %r failed", key)
         snap["speed"] = self.config.speed
         text = json.dumps(snap, default=str, separators=(",", ":"))
         with self._snapshot_lock:

@@ -126,6 +126,7 @@ class PlcComponent:
         self.lane_control = PlcLaneControl(self.service)
         runtime.lane_control = self.lane_control
         runtime.bus.subscribe(self._on_runtime_event)
+        runtime.add_snapshot_part("conveyor_items", self.conveyor_items)
         runtime.add_tick_hook(self._tick)
 
     def stop(self) -> None:
@@ -202,6 +203,13 @@ class PlcComponent:
                 asyncio.ensure_future(service.tell_plc_lane_enabled(lane_id, False))
 
     # --- control thread --------------------------------------------------------------------
+    def conveyor_items(self) -> list[dict[str, Any]]:
+        """Items the bridge tracks between scanner and divert, placed by belt speed."""
+        service = self.service
+        if service is None or service.sorter is None:
+            return []
+        return service.sorter.tracked_positions()
+
     def _on_runtime_event(self, event: Event) -> None:
         if event.topic == "order" and event.kind in ("done", "completed"):
             order_id = event.data.get("order_id")

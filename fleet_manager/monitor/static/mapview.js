@@ -240,7 +240,7 @@ export class MapView {
   }
 
   drawConveyorItems(g, snap) {
-    // Not in today's snapshot; drawn when the runtime adds {conveyor_id, position_m} items.
+    // Items the PLC bridge tracks from scanner to divert: {conveyor_id, position_m}.
     for (const item of Array.isArray(snap.conveyor_items) ? snap.conveyor_items : []) {
       const at = num(item.x_m) ? [item.x_m, item.y_m] : this.alongConveyor(item.conveyor_id, item.position_m);
       if (!at) continue;
