@@ -210,3 +210,46 @@ def test_wcs_run_with_vda5050_robots_shows_them_moving_in_the_api(tmp_path: Path
 
 def any_lifted(seen: dict[str, set[tuple[float, float]]]) -> bool:
     return any((-1.0, -1.0) in v for v in seen.values())
+
+
+def _children(pid: int) -> list[int]:
+    """Pids whose parent is `pid`, read from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def test_killed_wcs_run_leaves_no_broker_or_vehicles_behind(tmp_path: Path) -> None:
+    cmd = [sys.executable, "-m", "fleet_manager.cli", "run", "--robots", "vda5050:1",
+           "--data-dir", str(tmp_path), "--port", "0", "--quiet", "--no-plc"]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = ""
+        while not line.startswith("monitor: "):
+            line = proc.stdout.readline() if proc.stdout else ""
+            assert line, f"wcs run ended early: {proc.stderr.read() if proc.stderr else ''}"
+        children = _children(proc.pid)
+        assert len(children) >= 2, children  # mosquitto and the vehicles' process
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+    deadline = time.monotonic() + 15
+    while any(_running(pid) for pid in children):
+        assert time.monotonic() < deadline, f"orphans left after kill -9: {children}"
+        time.sleep(0.2)
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie waiting for init to reap it."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from fleet_manager.alarms import AlarmRegistry
+from fleet_manager.child_process import die_with_parent
 from fleet_manager.events import EventBus
 from fleet_manager.robots.vda5050.adapter import Vda5050RobotAdapter
 from fleet_manager.robots.vda5050.broker import MosquittoBroker
@@ -110,7 +111,9 @@ class VdaFleet:
         ]
         for serial in self.serials:
             cmd += ["--serial", serial]
-        return subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL)
+        return subprocess.Popen(
+            cmd, cwd=REPO, stdout=subprocess.DEVNULL, preexec_fn=die_with_parent  # noqa: PLW1509
+        )
 
     def sim_factory(self, site: Site, **kwargs: Any) -> Any:
         """Runtime(sim_factory=...): the Simulation with these vehicles as extra robots."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -9,6 +10,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Self
+
+from fleet_manager.child_process import die_with_parent
 
 MOSQUITTO = "/usr/sbin/mosquitto"
 
@@ -34,9 +37,17 @@ class MosquittoBroker:
         conf.write_text(
             f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
             "max_queued_messages 10000\n"
+            # As root mosquitto would switch to its own user, which clears the parent-death
+            # signal (die_with_parent); a throwaway loopback broker needs no such switch.
+            + ("user root\n" if os.geteuid() == 0 else "")
         )
         with open(self._dir / "mosquitto.log", "wb") as log:  # the child keeps its own fd
-            self._proc = subprocess.Popen([self.exe, "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT)
+            self._proc = subprocess.Popen(
+                [self.exe, "-c", str(conf)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                preexec_fn=die_with_parent,  # noqa: PLW1509 - one libc call, no locks
+            )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
