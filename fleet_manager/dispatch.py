@@ -14,6 +14,7 @@ from fleet_manager.dispatch_commands import Commands
 from fleet_manager.dispatch_exec import Executor
 from fleet_manager.dispatch_g2p import G2PPlanner
 from fleet_manager.dispatch_motion import Motion
+from fleet_manager.dispatch_present import Presentations
 from fleet_manager.dispatch_state import Phase, PodState, RobotRecord, StationState
 from fleet_manager.domain import IdFactory, Order, OrderId, Task, TaskId, TaskKind, TaskState
 from fleet_manager.events import EventBus
@@ -94,6 +95,7 @@ class Dispatcher(Commands):
         )
         self.assigner = make_assignment_policy(self.config.assignment)
         self.g2p = G2PPlanner(self)
+        self.present = Presentations(self)
         self.exec = Executor(self)
         self.motion = Motion(self)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from fleet_manager.dispatch_present import is_presentation
 from fleet_manager.dispatch_state import CommandRejected, Phase, RobotRecord, UnknownResource
 from fleet_manager.domain import Order, OrderState, Task, TaskKind, TaskState
 from fleet_manager.inventory import IntakeError
@@ -12,7 +13,7 @@ if TYPE_CHECKING:
     from fleet_manager.dispatch import Dispatcher
 
 ROBOT_COMMANDS = ("pause", "resume", "charge", "park", "out_of_service", "in_service")
-MANUAL_KINDS = (TaskKind.PARK, TaskKind.CHARGE, TaskKind.EXCEPTION)
+MANUAL_KINDS = (TaskKind.PARK, TaskKind.CHARGE, TaskKind.EXCEPTION, TaskKind.POD_FETCH)
 _CLOSED = (OrderState.DONE, OrderState.CANCELLED, OrderState.FAILED)
 
 
@@ -65,6 +66,7 @@ class Commands:
                 task.kind == TaskKind.POD_FETCH
                 and not task.is_terminal
                 and not task.payload.get("picks_done")
+                and not is_presentation(task)  # holds no order lines: not the order's trip
             ):
                 self._drop_picks(task, order_id)
         self.order_event(order, "cancelled")
@@ -123,6 +125,9 @@ class Commands:
             raise IntakeError("kind", "the site has no chargers")
         if task.kind == TaskKind.PARK and not self.site.parking:
             raise IntakeError("kind", "the site has no parking spots")
+        if task.kind == TaskKind.POD_FETCH:
+            self.present.accept(task)  # checks pod, station, hold_s first; then claims the pod
+            return
         self.add_task(task)
 
     def cancel_task(self: Dispatcher, task_id: str) -> None:
@@ -153,6 +158,8 @@ class Commands:
             task.payload["picks"] = []
             pod.task_id = None
             self.stations[task.payload["station"]].inbound.discard(task.id)
+            self.present.withdraw(task)
+            self.g2p.pod_released(pod.id)  # a starved station may want this pod now
         self.transition(task, TaskState.CANCELLED, "cancelled by request")
         if rec is not None and rec.task_id == task_id:
             if rec.status.charging:

@@ -28,7 +28,8 @@ class Executor:
 
     # ---- allocation helpers -------------------------------------------------------------------
     def robot_task(self, task: Task) -> bool:
-        return task.kind in ROBOT_KINDS
+        # A presentation becomes allocatable once admitted to its station's queue.
+        return task.kind in ROBOT_KINDS and task.payload.get("admitted", True) is not False
 
     def station_waits(self) -> dict[str, float]:
         """Expected queueing at each station: service time of the pods already on their way."""

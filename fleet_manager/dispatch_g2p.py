@@ -52,6 +52,7 @@ class G2PPlanner:
     # ---- per tick -------------------------------------------------------------------------------
     def plan(self) -> None:
         self.ctx.now_s = self.d.now_s
+        self.d.present.admit()  # submitted presentations first: they waited for room too
         if self.pending:
             self._assign_orders()
         if self.returns:
@@ -167,14 +168,34 @@ class G2PPlanner:
             d.inventory.reserve(pod_id, p["sku"], p["qty"])
             key = (p["order"], p["line"])
             d.line_reserved[key] = d.line_reserved.get(key, 0) + p["qty"]
-        pod = d.pods[pod_id]
+        units = sum(p["qty"] for p in picks)
+        payload = self.fetch_payload(
+            st, pod_id, units * st.spec.pick_time_s_per_unit, picks, restock, mode
+        )
+        priority = max((d.orders[p["order"]].priority for p in picks), default=0)
+        kind = TaskKind.POD_FETCH if mode == "pick" else TaskKind.REPLENISH
+        task = d.new_task(
+            kind, payload, priority=priority, order_id=picks[0]["order"] if picks else None
+        )
+        d.pods[pod_id].task_id = task.id
+        st.inbound.add(task.id)
+        return task
+
+    def fetch_payload(
+        self,
+        st: StationState,
+        pod_id: PodId,
+        work_s: float,
+        picks: list[dict[str, Any]],
+        restock: dict[Sku, int],
+        mode: str,
+    ) -> dict[str, Any]:
+        """The trip a fetch task drives: pod in storage -> station -> return (costs for allocation)."""
+        pod = self.d.pods[pod_id]
         pickup = self.slots.nodes[pod.slot]
         end = self.slots.nodes[pod.home]
         work = float(self.dist_to(st.spec.node)[pickup]) + float(self.dist_to(end)[st.spec.node])
-        units = sum(p["qty"] for p in picks)
-        service = units * st.spec.pick_time_s_per_unit + 2 * d.site.robot_model.lift_time_s
-        priority = max((d.orders[p["order"]].priority for p in picks), default=0)
-        payload = {
+        return {
             "pod": pod_id,
             "station": st.id,
             "picks": picks,
@@ -183,15 +204,8 @@ class G2PPlanner:
             "pickup": pickup,
             "end": end,
             "work_cells": work,
-            "service_s": service,
+            "service_s": work_s + 2 * self.d.site.robot_model.lift_time_s,
         }
-        kind = TaskKind.POD_FETCH if mode == "pick" else TaskKind.REPLENISH
-        task = d.new_task(
-            kind, payload, priority=priority, order_id=picks[0]["order"] if picks else None
-        )
-        pod.task_id = task.id
-        st.inbound.add(task.id)
-        return task
 
     # ---- restock, put-away, return ------------------------------------------------------------
     def restock_on_visit(self, rec: RobotRecord, payload: dict[str, Any]) -> None:

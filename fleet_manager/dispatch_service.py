@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from fleet_manager.dispatch_present import is_presentation
 from fleet_manager.dispatch_state import Phase, RobotRecord
 from fleet_manager.domain import OrderState, TaskKind, TaskState
 
@@ -22,12 +23,15 @@ class StationService:
         task = d.tasks[rec.task_id]
         station = d.stations[rec.station_id]
         pod = d.pods[rec.pod_id]
-        self._pile_on(task.payload, station.id, pod.id)
-        d.g2p.restock_on_visit(rec, task.payload)
+        if not is_presentation(task):  # a presentation holds the pod untouched (cycle count)
+            self._pile_on(task.payload, station.id, pod.id)
+            d.g2p.restock_on_visit(rec, task.payload)
         units = sum(p["qty"] for p in task.payload["picks"])
         restock = sum(task.payload.get("restock", {}).values())
         rec.service_left_s = (
-            units * station.spec.pick_time_s_per_unit + restock * d.config.restock_s_per_unit
+            units * station.spec.pick_time_s_per_unit
+            + restock * d.config.restock_s_per_unit
+            + float(task.payload.get("hold_s", 0.0))
         )
         rec.phase = Phase.SERVICE
         station.serving_robot = rec.id

@@ -149,6 +149,20 @@ CASES: dict[tuple[str, str], dict[int, Call]] = {
         413: as_("technician", "POST", "/api/v1/sim/robots/AMR-02/fault", **_json(BIG)),
         422: as_("technician", "POST", "/api/v1/sim/robots/AMR-02/fault", json={"code": ""}),
     },
+    ("get", "/api/v1/asrs"): {401: anon("GET", "/api/v1/asrs")},
+    ("post", "/api/v1/asrs/{aisle_id}/reset"): {
+        400: as_("technician", "POST", "/api/v1/asrs/AS1/reset", **_json(b"{")),
+        401: anon("POST", "/api/v1/asrs/AS1/reset"),
+        403: as_("wms", "POST", "/api/v1/asrs/AS1/reset", json={}),
+        404: as_("technician", "POST", "/api/v1/asrs/NOPE/reset", json={}),
+        409: as_("technician", "POST", "/api/v1/asrs/AS1/reset", json={}),  # not faulted
+        413: as_("technician", "POST", "/api/v1/asrs/AS1/reset", **_json(BIG)),
+        422: as_("technician", "POST", "/api/v1/asrs/AS1/reset", json={"cancel": 1}),
+    },
+    ("get", "/api/v1/kpis/history"): {
+        401: anon("GET", "/api/v1/kpis/history"),
+        422: as_("viewer", "GET", "/api/v1/kpis/history", params={"window_s": 0}),
+    },
     ("get", "/api/v1/inventory/skus/{sku}"): {
         401: anon("GET", "/api/v1/inventory/skus/SKU-0001"),
         404: as_("viewer", "GET", "/api/v1/inventory/skus/NOPE"),

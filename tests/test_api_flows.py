@@ -61,6 +61,7 @@ def test_order_runs_to_done_with_gapless_events(live):
         ("asrs_retrieve", {"aisle_id": "AS1", "sku": "SKU-0003", "quantity": 1}),
         ("conveyor_transfer", {"conveyor_id": "CV1", "from_point": "IN1", "to_point": "OUT1"}),
         ("sort", {"sorter_id": "SRT1", "lane_id": "L03"}),
+        ("pod_fetch", {"pod_id": "POD-0018", "station_id": "ST1"}),
     ],
 )
 def test_each_task_kind_runs_to_done(live, kind, payload):

@@ -108,6 +108,17 @@ def test_drawn_robot_positions_change(tech) -> None:
     _wait(tech, moved, "a drawn robot moved")
 
 
+def test_kpi_charts_start_from_the_server_history(server: WcsServer, tech) -> None:
+    # The server sampled from its start (t=0), before the page connected: the page's oldest
+    # point is the server's, not its own first snapshot.
+    history = server.get("/api/v1/kpis/history", server.tech)["items"]  # type: ignore[attr-defined]
+    got = _js(tech, "window.wcsMonitor.kpiHistory()")
+    assert got["loads"] >= 1 and got["samples"] >= 1
+    assert got["first_s"] == history[0]["time_s"]
+    _click(tech, '#tabs button[data-tab="kpis"]')
+    _wait(tech, lambda d: "CR1" in d.find_element("id", "asrs-line").text, "the AS/RS line")
+
+
 def _busy_robot(server: WcsServer) -> str:
     for snap in server.live_snapshots(server.tech, 50):  # type: ignore[attr-defined]
         for robot in snap["robots"]:

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 
-from fleet_manager.api import routes_fleet, routes_orders, routes_sim, streams
+from fleet_manager.api import routes_asrs, routes_fleet, routes_orders, routes_sim, streams
 from fleet_manager.api.errors import MAX_BODY_BYTES, BodyLimitMiddleware, install_error_handlers
 from fleet_manager.api.map_json import site_to_json
 from fleet_manager.api.tokens import TokenVerifier
@@ -56,6 +56,7 @@ def create_app(
     install_error_handlers(app)
     app.include_router(routes_orders.router)
     app.include_router(routes_fleet.router)
+    app.include_router(routes_asrs.router)
     app.include_router(streams.router)
     app.include_router(routes_sim.router)
     if cors_origins:

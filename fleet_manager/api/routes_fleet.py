@@ -17,6 +17,7 @@ from fleet_manager.api.schemas import (
     CommandResult,
     Health,
     ItemList,
+    KpiHistoryOut,
     LanePatch,
     Me,
     RobotCommandIn,
@@ -138,3 +139,19 @@ async def ack_alarm(alarm_id: str, request: Request, caller: Tech, body: AlarmAc
 )
 async def where_is(sku: str, request: Request, _caller: Reader):
     return await await_runtime(runtime(request).where_is(sku), resource="sku", resource_id=sku)
+
+
+@router.get(
+    "/kpis/history",
+    response_model=KpiHistoryOut,
+    responses=documented(401, 422),
+    summary="KPI samples (about one per 10 simulated s) over the last window_s, oldest first",
+)
+async def kpi_history(
+    request: Request,
+    _caller: Reader,
+    window_s: Annotated[float, Query(gt=0, le=86_400)] = 3600.0,
+):
+    history = runtime(request).kpi_history
+    return {"step_s": history.step_s, "horizon_s": history.horizon_s, "window_s": window_s,
+            "items": history.window(window_s)}

@@ -161,3 +161,25 @@ class Health(BaseModel):
     status: Literal["ok"]
     sim_time_s: float
     last_seq: int
+
+
+class CraneResetIn(_Strict):
+    cancel: bool = Field(
+        default=False,
+        description="false: the crane finishes the faulted move; true: give the move up "
+        "(its task is cancelled, reservations released; refused once the tote left its source)",
+    )
+
+
+class CraneResetOut(BaseModel):
+    aisle_id: str
+    cancelled: bool
+    fault: dict[str, Any] | None = Field(description="the fault that was reset")
+    aisle: dict[str, Any] = Field(description="the aisle after the reset, as in GET /asrs")
+
+
+class KpiHistoryOut(BaseModel):
+    step_s: float
+    horizon_s: float
+    window_s: float
+    items: list[dict[str, Any]]

@@ -69,6 +69,11 @@ def check_task(site: Site, body: TaskIn, store: Store) -> None:
     if kind == "pod_fetch":
         _member(p, "pod_id", kind, site.pods, "pod")
         _member(p, "station_id", kind, site.stations, "pick station")
+        hold = p.get("hold_s", 0.0)
+        if isinstance(hold, bool) or not isinstance(hold, int | float) or not 0 <= hold < 1e9:
+            raise ApiError(
+                422, "invalid_value", "payload.hold_s must be seconds >= 0", "payload.hold_s"
+            )
     elif kind in ("asrs_store", "asrs_retrieve"):
         _member(p, "aisle_id", kind, site.asrs, "AS/RS aisle")
         sku = _require(p, "sku", kind)

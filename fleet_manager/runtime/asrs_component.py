@@ -26,6 +26,7 @@ from fleet_manager.asrs.rack import Rack
 from fleet_manager.asrs.records import CRANE_PREFIX, ToteNotFound, ToteRecord
 from fleet_manager.asrs.request_checks import AsrsRequestError, check_request
 from fleet_manager.domain import IdFactory, Task, TaskKind, TaskState
+from fleet_manager.runtime.asrs_status import aisle_status, check_reset, fault_dict
 
 log = logging.getLogger(__name__)
 ASRS_KINDS = (TaskKind.ASRS_STORE, TaskKind.ASRS_RETRIEVE)
@@ -165,12 +166,26 @@ class AsrsComponent:
                 return
         raise KeyError(f"unknown task id {task_id!r}")
 
-    def reset_crane(self, aisle_id: str, cancel: bool = False) -> None:
-        """Operator checked the crane: reset it (the faulted move runs again), or cancel it."""
-        aisle = self.aisles[aisle_id]
-        ctl = aisle.controller
-        job = ctl.cancel_faulted("cancelled by operator") if cancel else ctl.reset_fault()
+    def reset_crane(self, aisle_id: str, cancel: bool = False,
+                    user: str | None = None) -> dict[str, Any]:
+        """Operator checked the crane: reset it (the faulted move runs again), or cancel it.
+        UnknownAisle / CraneNotFaulted / CancelRefused before anything changes; `user`
+        acknowledges the crane_fault alarm, which the controller then clears."""
+        aisle = self.aisles.get(aisle_id)
+        ctl = aisle.controller if aisle is not None else None
+        check_reset(aisle_id, ctl, cancel)
+        assert ctl is not None and ctl.fault is not None
+        fault = fault_dict(ctl)
+        if user and ctl.alarms is not None and ctl.fault.alarm_id:
+            ctl.alarms.acknowledge(ctl.fault.alarm_id, user)
+        job = ctl.cancel_faulted(f"cancelled by operator {user or ''}".strip()) if cancel \
+            else ctl.reset_fault()
         _drive(job)
+        return {"aisle_id": aisle_id, "cancelled": cancel, "fault": fault}
+
+    def status(self) -> list[dict[str, Any]]:
+        return [aisle_status(aisle_id, a.controller, a.driver.describe())
+                for aisle_id, a in sorted(self.aisles.items())]
 
     # ---- the control thread --------------------------------------------------------------------
     def tick(self, now_s: float) -> None:

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from fleet_manager.domain import Order, OrderLine, Task, TaskKind, TaskState
 from fleet_manager.events import EventBus
 from fleet_manager.runtime.asrs_component import ASRS_KINDS, AsrsComponent
+from fleet_manager.runtime.kpi_history import KpiHistory
 from fleet_manager.runtime.lanes import LaneControl, SiteLanes
 from fleet_manager.runtime.queries import where_is
 from fleet_manager.runtime.recorder import EventRecorder, task_fields
@@ -114,6 +115,7 @@ class Runtime:
         self._snapshot_lock = threading.Lock()
         self._snapshot_parts: dict[str, Callable[[], Any]] = {}
         self._free_units: dict[str, int] = {}
+        self.kpi_history = KpiHistory()  # the monitor's charts start with the last hour
         self.now_s = float(getattr(self.sim, "now_s", 0.0))
         # Built before the control thread starts: restart recovery hands it open WMS tasks.
         self.asrs: AsrsComponent | None = None
@@ -444,6 +446,7 @@ class Runtime:
         text = json.dumps(snap, default=str, separators=(",", ":"))
         with self._snapshot_lock:
             self._snapshot, self._snapshot_json = snap, text
+        self.kpi_history.record(snap)
 
 
 def _resolve(answered: list[_Pending]) -> None:

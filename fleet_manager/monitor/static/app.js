@@ -11,11 +11,13 @@ const TABLE_EVERY_MS = 500;  // side tables refresh at 2 Hz; the map draws every
 const LANES_EVERY_MS = 2000;  // lane fill is not in the snapshot: polled
 const HISTORY_STEP_S = 10;  // KPI history sample spacing, simulated seconds
 const RATE_WINDOW_S = 300;  // units/h chart: rate over the last 5 simulated minutes
+const HISTORY_WINDOW_S = 3600;  // the server's KPI history the charts start from
 
 const state = {
   me: null, site: null, snapshot: null, robots: [], alarms: new Map(), orders: [], tasks: [], lanes: [],
   selected: null, lastSeq: 0, malformed: 0, eventsSeen: 0, lastErrors: {}, unitsHistory: [], stateHistory: [],
   streams: [], liveUp: false, eventsUp: false, everUp: false, outages: 0, snapshots: 0, tableAt: 0,
+  historyLoads: 0,
 };
 const map = new MapView($("#map"));
 
@@ -80,11 +82,14 @@ async function start() {
   map.setSite(state.site);
   map.onSelect = (id) => selectRobot(id);
   panels.renderLegend($("#legend"));
-  await Promise.all([refreshAlarms(), refreshOrders(), refreshLanes()]);
+  await Promise.all([refreshAlarms(), refreshOrders(), refreshLanes(), loadHistory()]);
   const live = new Stream("/api/v1/live", {
     firstMessage: () => ({ token: getToken() }),
     onMessage: (msg) => onSnapshot(msg),
-    onStatus: (s) => onStatus("liveUp", s),
+    onStatus: (s) => {
+      onStatus("liveUp", s);
+      if (s === "up" && state.snapshots > 0) loadHistory();  // a reconnect: fill the gap
+    },
     staleMs: 5000,
   });
   const events = new Stream("/api/v1/events", {
@@ -234,6 +239,30 @@ function renderDetail() {
     { id: state.selected, canCommand: canCommand(), reason: VIEWER_REASON, lastError: state.lastErrors[state.selected], task });
 }
 
+// The server keeps the last hour of KPI samples: the charts start full, then live snapshots append.
+async function loadHistory() {
+  let samples;
+  try {
+    samples = items(await api(`/api/v1/kpis/history?window_s=${HISTORY_WINDOW_S}`))
+      .filter((s) => s && Number.isFinite(s.time_s));
+  } catch (e) { return; }  // an older server or an outage: keep what the page has
+  if (!samples.length) return;
+  const lastT = samples[samples.length - 1].time_s;
+  const units = samples.map((s) => [s.time_s, Number(s.units_picked) || 0]);
+  const states = samples.map((s) => [s.time_s, s.robot_states && typeof s.robot_states === "object" ? { ...s.robot_states } : {}]);
+  // Live points that arrived while the request ran stay; points of another run (a restarted
+  // server's clock began again) do not.
+  const tail = (h) => {
+    const last = h[h.length - 1];
+    const recent = last && last[0] > lastT && last[0] - lastT <= RATE_WINDOW_S;
+    return recent ? h.filter(([t]) => t - lastT >= HISTORY_STEP_S) : [];
+  };
+  state.unitsHistory = units.concat(tail(state.unitsHistory));
+  state.stateHistory = states.concat(tail(state.stateHistory));
+  state.historyLoads += 1;
+  if (!$("#tab-kpis").hidden) renderKpis();
+}
+
 function recordHistory(t, unitsPicked) {
   const last = state.unitsHistory[state.unitsHistory.length - 1];
   if (last && t < last[0]) { state.unitsHistory = []; state.stateHistory = []; }  // a new run restarted the clock
@@ -267,6 +296,7 @@ function renderKpis() {
     name: n, colour: stateColour(n), points: state.stateHistory.map(([t, c]) => [t, c[n] || 0]),
   })), { unit: " robots" });
   panels.renderStationBars($("#station-bars"), state.snapshot?.stations || [], state.snapshot?.kpis);
+  panels.renderCranes($("#asrs-line"), state.snapshot?.cranes);
 }
 
 function selectRobot(id) {
@@ -364,6 +394,11 @@ window.wcsMonitor = {
   role: () => state.me && state.me.role,
   connected: () => state.liveUp && state.eventsUp,
   streamBytes: () => state.streams.reduce((n, s) => n + s.bytes, 0),
+  // KPI chart history: loads from /kpis/history, samples held, the oldest sample's sim time.
+  kpiHistory: () => ({
+    loads: state.historyLoads, samples: state.unitsHistory.length,
+    first_s: state.unitsHistory.length ? state.unitsHistory[0][0] : null,
+  }),
   feed: (kind, msg) => (kind === "events" ? onEvents(msg) : onSnapshot(msg)),  // malformed-input tests
 };
 

@@ -132,3 +132,15 @@ export function renderStationBars(el, stations, kpis) {
       <div class="bar"><div style="width:${Math.round(u * 100)}%"></div></div>`;
   }).join("");
 }
+
+const CRANE_STATES = { 0: "idle", 1: "busy", 2: "fault" };  // crane telegram state codes
+
+// One line per AS/RS aisle from the snapshot's `cranes`: crane state, queued jobs, or its fault.
+export function renderCranes(el, cranes) {
+  const list = cranes && typeof cranes === "object" ? Object.entries(cranes) : [];
+  el.innerHTML = list.length ? list.map(([aisle, c]) => {
+    const head = `${esc(aisle)} · ${esc(c.crane_id || "crane")}`;
+    if (c.fault) return `<div class="error">${head} FAULT: ${esc(c.fault)} — reset via POST /api/v1/asrs/${esc(aisle)}/reset</div>`;
+    return `<div>${head} ${esc(CRANE_STATES[c.state] ?? c.state ?? "")}${c.load_id ? ` · carrying ${esc(c.load_id)}` : ""} · ${Number(c.pending_jobs) || 0} jobs queued</div>`;
+  }).join("") : `<div class="muted">no AS/RS</div>`;
+}

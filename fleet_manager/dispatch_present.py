@@ -1,0 +1,103 @@
+"""Pod presentations: a submitted POD_FETCH that brings one named pod to a station for a hold.
+
+A presentation rides the normal fetch trip (Executor phases, allocation core, return policy):
+only intake, station admission and the hold time are its own. It carries no order lines, so
+nothing is picked from the pod during it (no pile-on, no restock on visit): good for a cycle
+count or a manual pick.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from fleet_manager.domain import Task, TaskId, TaskState
+from fleet_manager.inventory import IntakeError
+
+if TYPE_CHECKING:
+    from fleet_manager.dispatch import Dispatcher
+
+PRESENT_MODE = "present"
+
+
+def is_presentation(task: Task) -> bool:
+    return task.payload.get("mode") == PRESENT_MODE
+
+
+class Presentations:
+    """Checks and queues submitted pod fetches; admits them to their station's queue."""
+
+    def __init__(self, d: Dispatcher):
+        self.d = d
+        # Accepted, pod claimed, waiting for room in the station queue (not yet allocatable).
+        self.waiting: dict[TaskId, Task] = {}
+
+    def check(self, task: Task) -> tuple[str, str, float]:
+        """(pod, station, hold_s) of a submitted pod fetch; IntakeError naming the field."""
+        d = self.d
+        p = task.payload
+        pod_id, station_id = p.get("pod_id"), p.get("station_id")
+        if not isinstance(pod_id, str) or not pod_id:
+            raise IntakeError(
+                "payload.pod_id", f"a pod fetch needs a pod id string, got {pod_id!r}"
+            )
+        if pod_id not in d.pods:
+            raise IntakeError("payload.pod_id", f"unknown pod {pod_id!r}")
+        if not isinstance(station_id, str) or not station_id:
+            raise IntakeError(
+                "payload.station_id", f"a pod fetch needs a station id string, got {station_id!r}"
+            )
+        if station_id not in d.stations:
+            raise IntakeError("payload.station_id", f"unknown pick station {station_id!r}")
+        station = d.stations[station_id]
+        hold = p.get("hold_s", station.spec.pick_time_s_per_unit)
+        if (
+            isinstance(hold, bool)
+            or not isinstance(hold, int | float)
+            or not math.isfinite(hold)
+            or hold < 0
+        ):
+            raise IntakeError(
+                "payload.hold_s", f"must be a non-negative number of seconds, got {hold!r}"
+            )
+        pod = d.pods[pod_id]
+        if pod.carried_by is not None or pod.slot is None:
+            raise IntakeError(
+                "payload.pod_id", f"pod {pod_id} is being carried by robot {pod.carried_by}"
+            )
+        if pod.task_id is not None:
+            raise IntakeError("payload.pod_id", f"pod {pod_id} is reserved by task {pod.task_id}")
+        return pod_id, station_id, float(hold)
+
+    def accept(self, task: Task) -> None:
+        """Fill in the trip, claim the pod (no order can select it now) and wait for room."""
+        d = self.d
+        pod_id, station_id, hold_s = self.check(task)
+        station = d.stations[station_id]
+        trip = d.g2p.fetch_payload(station, pod_id, hold_s, [], {}, PRESENT_MODE)
+        for stale in ("picks_done", "replenish_tasks"):  # a resubmitted record's last run
+            task.payload.pop(stale, None)
+        task.payload.update(trip, hold_s=hold_s, admitted=False)
+        d.pods[pod_id].task_id = task.id
+        self.waiting[task.id] = task
+        d.add_task(task)
+
+    def admit(self) -> None:
+        """Let waiting presentations into their station queue (highest priority, oldest first)
+        while it is under `max_inbound_per_station`: order fetches respect the same limit."""
+        if not self.waiting:
+            return
+        d = self.d
+        limit = d.config.g2p.max_inbound_per_station
+        for task in sorted(self.waiting.values(), key=lambda t: (-t.priority, t.created_s, t.id)):
+            station = d.stations[task.payload["station"]]
+            if len(station.inbound) >= limit:
+                continue
+            del self.waiting[task.id]
+            task.payload["admitted"] = True
+            station.inbound.add(task.id)
+            if task.state == TaskState.QUEUED:
+                d.queued[task.id] = task
+
+    def withdraw(self, task: Task) -> None:
+        self.waiting.pop(task.id, None)
