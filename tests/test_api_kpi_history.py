@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from test_api_helpers import LiveServer, wait_for
 
@@ -32,7 +34,7 @@ def test_sample_counts_robot_states_like_the_monitor():
 
 def test_ring_keeps_one_sample_per_step_for_the_horizon_only():
     h = KpiHistory(step_s=10.0, horizon_s=100.0)
-    kept = [t for t in range(0, 301) if h.record(_snap(float(t), units=t))]
+    kept = [t for t in range(301) if h.record(_snap(float(t), units=t))]
     assert kept == list(range(0, 301, 10))
     times = [s["time_s"] for s in h.window(1e9)]
     assert times == [float(t) for t in range(200, 301, 10)]  # 100 s back from the newest
@@ -66,7 +68,7 @@ def test_history_endpoint_returns_samples_in_time_order(live):
     assert body["step_s"] == 10.0 and body["horizon_s"] == 3600.0 and body["window_s"] == 3600.0
     items = body["items"]
     times = [s["time_s"] for s in items]
-    assert all(b - a >= body["step_s"] for a, b in zip(times, times[1:]))
+    assert all(b - a >= body["step_s"] for a, b in itertools.pairwise(times))
     assert all(set(s) == FIELDS for s in items)
     robots = len(viewer.get("/api/v1/robots").json()["items"])
     assert all(sum(s["robot_states"].values()) == robots for s in items)
