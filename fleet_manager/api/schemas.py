@@ -68,7 +68,7 @@ class TaskIn(_Strict):
     payload: dict[str, Any] = Field(
         default_factory=dict,
         description=(
-            "pod_fetch: {pod_id, station_id}; asrs_store: {aisle_id, sku, quantity, tote_id?,"
+            "pod_fetch: {pod_id, station_id, hold_s?}; asrs_store: {aisle_id, sku, quantity, tote_id?,"
             " slot_id?, lot?}; asrs_retrieve: {aisle_id, sku, quantity, tote_id?, station_id?};"
             " conveyor_transfer: {conveyor_id, from_point, to_point}; sort: {sorter_id, lane_id?}"
         ),
