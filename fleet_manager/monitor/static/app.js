@@ -296,7 +296,7 @@ function renderKpis() {
     name: n, colour: stateColour(n), points: state.stateHistory.map(([t, c]) => [t, c[n] || 0]),
   })), { unit: " robots" });
   panels.renderStationBars($("#station-bars"), state.snapshot?.stations || [], state.snapshot?.kpis);
-  panels.renderCranes($("#asrs-line"), state.snapshot?.cranes);
+  panels.renderCranes($("#asrs-line"), state.snapshot?.cranes, { canCommand: canCommand(), reason: VIEWER_REASON });
 }
 
 function selectRobot(id) {
@@ -304,6 +304,15 @@ function selectRobot(id) {
   map.selected = id;
   renderDetail();
   updatePanels();
+}
+
+async function resetCrane(aisle, cancel) {
+  try {
+    await api(`/api/v1/asrs/${encodeURIComponent(aisle)}/reset`, { method: "POST", body: { cancel } });
+    toast(`AS/RS ${aisle}: crane reset${cancel ? ", move cancelled" : ""}`, true);
+  } catch (e) {
+    toast(`AS/RS ${aisle}: reset failed: ${e.message}`);
+  }
 }
 
 async function robotCommand(id, command) {
@@ -360,6 +369,10 @@ $("#robot-detail").addEventListener("click", (e) => {
 $("#alarm-list").addEventListener("click", (e) => {
   const b = e.target.closest("button[data-ack]");
   if (b && !b.disabled) ackAlarm(b.dataset.ack);
+});
+$("#asrs-line").addEventListener("click", (e) => {
+  const b = e.target.closest("button[data-reset]");
+  if (b && !b.disabled) resetCrane(b.dataset.reset, b.dataset.cancel === "1");
 });
 $("#lane-table").addEventListener("click", (e) => {
   const b = e.target.closest("button[data-lane]");

@@ -233,6 +233,7 @@ export class MapView {
       g.fillRect(x - cs * 0.32, y - cs * 0.32, cs * 0.64, cs * 0.64);
     }
     this.drawConveyorItems(g, snap);
+    this.drawCranes(g, snap);
     this.drawLanes(g, cs);
     this.drawStations(g, snap, cs);
     this.drawRobots(g, cs);
@@ -247,6 +248,34 @@ export class MapView {
       const [x, y] = this.toScreen(at[0], at[1]);
       g.fillStyle = "#e6edf3";
       g.fillRect(x - 2, y - 2, 4, 4);
+    }
+  }
+
+  // The crane travels along the aisle's long side from the end nearest its I/O cell.
+  drawCranes(g, snap) {
+    const cranes = snap.cranes && typeof snap.cranes === "object" ? snap.cranes : {};
+    for (const a of this.site.asrs || []) {
+      const c = cranes[a.id];
+      const fp = (a.footprint || []).map(pt);
+      if (!c || !num(c.x_m) || fp.length < 3) continue;
+      const xs = fp.map((p) => p[0]), ys = fp.map((p) => p[1]);
+      const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+      const io = num(a.x) ? [(a.x + 0.5) * this.cell, (a.y + 0.5) * this.cell] : [x0, y0];
+      let wx, wy;
+      if (x1 - x0 >= y1 - y0) {
+        const fromMin = Math.abs(io[0] - x0) <= Math.abs(io[0] - x1);
+        wx = fromMin ? Math.min(x1, x0 + c.x_m) : Math.max(x0, x1 - c.x_m);
+        wy = (y0 + y1) / 2;
+      } else {
+        const fromMin = Math.abs(io[1] - y0) <= Math.abs(io[1] - y1);
+        wy = fromMin ? Math.min(y1, y0 + c.x_m) : Math.max(y0, y1 - c.x_m);
+        wx = (x0 + x1) / 2;
+      }
+      const [x, y] = this.toScreen(wx, wy);
+      const r = Math.max(3, this.cell * this.scale * 0.4);
+      g.fillStyle = c.fault ? "#f85149" : (c.state === 1 ? "#58a6ff" : "#8b949e");
+      g.fillRect(x - r / 2, y - r, r, 2 * r);
+      if (c.load_on_forks || c.load_id) { g.fillStyle = "#8a6d3b"; g.fillRect(x - r / 2, y - r / 3, r, r / 1.5); }
     }
   }
 

@@ -136,11 +136,20 @@ export function renderStationBars(el, stations, kpis) {
 const CRANE_STATES = { 0: "idle", 1: "busy", 2: "fault" };  // crane telegram state codes
 
 // One line per AS/RS aisle from the snapshot's `cranes`: crane state, queued jobs, or its fault.
-export function renderCranes(el, cranes) {
+export function renderCranes(el, cranes, { canCommand = false, reason = "" } = {}) {
   const list = cranes && typeof cranes === "object" ? Object.entries(cranes) : [];
-  el.innerHTML = list.length ? list.map(([aisle, c]) => {
+  const off = canCommand ? "" : `disabled title="${esc(reason)}"`;
+  const html = list.length ? list.map(([aisle, c]) => {
     const head = `${esc(aisle)} · ${esc(c.crane_id || "crane")}`;
-    if (c.fault) return `<div class="error">${head} FAULT: ${esc(c.fault)} — reset via POST /api/v1/asrs/${esc(aisle)}/reset</div>`;
+    if (c.fault) {
+      return `<div class="error">${head} FAULT: ${esc(c.fault)}</div>
+        <div class="cmds"><button type="button" data-reset="${esc(aisle)}" data-cancel="0" ${off}>Reset, finish move</button>
+        <button type="button" data-reset="${esc(aisle)}" data-cancel="1" ${off}>Reset, cancel move</button></div>`;
+    }
     return `<div>${head} ${esc(CRANE_STATES[c.state] ?? c.state ?? "")}${c.load_id ? ` · carrying ${esc(c.load_id)}` : ""} · ${Number(c.pending_jobs) || 0} jobs queued</div>`;
   }).join("") : `<div class="muted">no AS/RS</div>`;
+  // Re-render only on change: the snapshot arrives 6 times a second and would eat clicks.
+  if (el.dataset.html === html) return;
+  el.dataset.html = html;
+  el.innerHTML = html;
 }
