@@ -48,6 +48,15 @@ def as_(role: str, method: str, path: str, **kw) -> Call:
     return lambda live: _raw(live, role, method, path, **kw)
 
 
+def _armed_twice(live: LiveServer) -> httpx.Response:
+    """Arm AS1's crane, then again (409); take the plan back so no later move faults."""
+    tech = live.client("technician")
+    assert tech.post("/api/v1/sim/asrs/AS1/fault", json={}).status_code == 200
+    second = tech.post("/api/v1/sim/asrs/AS1/fault", json={"phase": "to_source"})
+    live.runtime.call(lambda _sim: live.runtime.asrs.aisles["AS1"].driver.crane.faults.clear()).result()
+    return second
+
+
 # (method, path template) -> {status: request that must produce it}
 CASES: dict[tuple[str, str], dict[int, Call]] = {
     ("post", "/api/v1/orders"): {
@@ -148,6 +157,15 @@ CASES: dict[tuple[str, str], dict[int, Call]] = {
         404: as_("technician", "POST", "/api/v1/sim/robots/NOPE/fault", json={}),
         413: as_("technician", "POST", "/api/v1/sim/robots/AMR-02/fault", **_json(BIG)),
         422: as_("technician", "POST", "/api/v1/sim/robots/AMR-02/fault", json={"code": ""}),
+    },
+    ("post", "/api/v1/sim/asrs/{aisle_id}/fault"): {
+        400: as_("technician", "POST", "/api/v1/sim/asrs/AS1/fault", **_json(b"{")),
+        401: anon("POST", "/api/v1/sim/asrs/AS1/fault"),
+        403: as_("wms", "POST", "/api/v1/sim/asrs/AS1/fault", json={}),
+        404: as_("technician", "POST", "/api/v1/sim/asrs/NOPE/fault", json={}),
+        409: lambda live: _armed_twice(live),  # already armed; the plan is taken back after
+        413: as_("technician", "POST", "/api/v1/sim/asrs/AS1/fault", **_json(BIG)),
+        422: as_("technician", "POST", "/api/v1/sim/asrs/AS1/fault", json={"phase": "pick"}),
     },
     ("get", "/api/v1/asrs"): {401: anon("GET", "/api/v1/asrs")},
     ("post", "/api/v1/asrs/{aisle_id}/reset"): {

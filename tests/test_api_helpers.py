@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -96,3 +98,25 @@ def read_events(
                 raise AssertionError(f"event stream: condition not met after {len(got)} events")
             got.extend(json.loads(ws.recv(timeout=left))["events"])
     return got
+
+
+def serve_subprocess(data_dir: Path, port: int, speed: float) -> subprocess.Popen:
+    """`wcs serve` over `data_dir` in its own process, returned once /health answers."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fleet_manager.cli", "serve", "--data-dir", str(data_dir),
+         "--port", str(port), "--speed", str(speed), "--quiet"],
+        cwd=Path(__file__).resolve().parents[1],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+    def up() -> bool:
+        if proc.poll() is not None:
+            raise AssertionError(f"server died: {proc.stderr.read().decode()}")
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/api/v1/health").status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_for(up, 60, "wcs serve to answer")
+    return proc

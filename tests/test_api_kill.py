@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from test_api_helpers import wait_for, ws_url
+from test_api_helpers import serve_subprocess, wait_for, ws_url
 from websockets.sync.client import connect
 
 REPO = Path(__file__).resolve().parents[1]
@@ -31,35 +31,7 @@ def _port() -> int:
 
 
 def _serve(data_dir: Path, port: int) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "fleet_manager.cli",
-            "serve",
-            "--data-dir",
-            str(data_dir),
-            "--port",
-            str(port),
-            "--speed",
-            "100",
-            "--quiet",
-        ],
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-
-    def up() -> bool:
-        if proc.poll() is not None:
-            raise AssertionError(f"server died: {proc.stderr.read().decode()}")
-        try:
-            return httpx.get(f"http://127.0.0.1:{port}/api/v1/health").status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_for(up, 60, "wcs serve to answer")
-    return proc
+    return serve_subprocess(data_dir, port, speed=100)
 
 
 class EventTap:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from browser import REPO, WcsServer, browser_missing, make_driver
@@ -21,6 +23,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WcsServer]:
     srv.start()
     srv.tech = srv.token("technician", "tess-tech")  # type: ignore[attr-defined]
     srv.viewer = srv.token("viewer", "vic-viewer")  # type: ignore[attr-defined]
+    srv.wms = srv.token("wms", "wanda-wms")  # type: ignore[attr-defined]
     yield srv
     srv.stop()
 
@@ -207,6 +210,63 @@ def test_simulator_alarm_appears_and_is_acknowledged(server: WcsServer, tech) ->
     ARTIFACTS.mkdir(exist_ok=True)
     tech.save_screenshot(str(ARTIFACTS / "monitor.png"))
     assert (ARTIFACTS / "monitor.png").stat().st_size > 10_000
+
+
+def _poll(check: Callable[[], Any], what: str, timeout_s: float = WAIT_S) -> Any:
+    """Poll the API until `check()` is truthy; the timeout only bounds a hang."""
+    deadline = time.monotonic() + timeout_s
+    while not (found := check()):
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.1)
+    return found
+
+
+def _aisle(server: WcsServer, aisle_id: str = "AS1") -> dict:
+    items = server.get("/api/v1/asrs", server.tech)["items"]  # type: ignore[attr-defined]
+    return next(a for a in items if a["aisle_id"] == aisle_id)
+
+
+def _fault_line(driver) -> bool:
+    return "FAULT" in driver.find_element("id", "asrs-line").text
+
+
+def test_technician_resets_a_faulted_crane_from_the_kpis_tab(server: WcsServer, tech) -> None:
+    _wait(tech, lambda d: "AS1" in _js(d, "window.wcsMonitor.drawnCranes()"), "the crane drawn")
+    armed = server.post("/api/v1/sim/asrs/AS1/fault", server.tech, {"phase": "to_target"})  # type: ignore[attr-defined]
+    assert armed.status_code == 200, armed.text
+    body = {"kind": "asrs_retrieve", "payload": {"aisle_id": "AS1", "sku": "SKU-0004", "quantity": 1}}
+    res = server.post("/api/v1/tasks", server.wms, body)  # type: ignore[attr-defined]
+    assert res.status_code == 201, res.text
+    task_id = res.json()["id"]
+    tech.find_element("css selector", '#tabs button[data-tab="kpis"]').click()
+    _wait(tech, _fault_line, "the AS/RS fault line")
+    assert _aisle(server)["faulted"] is True
+    _wait(tech, lambda d: _js(d, "window.wcsMonitor.drawnCranes()")["AS1"]["fault"], "crane drawn faulted")
+    buttons = _buttons(tech, '#asrs-line button[data-reset="AS1"]')
+    assert [disabled for disabled, _title in buttons] == [False, False]
+
+    # A viewer sees the same fault, with both resets disabled and the reason.
+    viewer = _open(server, server.viewer)  # type: ignore[attr-defined]
+    try:
+        viewer.find_element("css selector", '#tabs button[data-tab="kpis"]').click()
+        _wait(viewer, _fault_line, "the fault line for a viewer")
+        buttons = _buttons(viewer, '#asrs-line button[data-reset="AS1"]')
+        assert len(buttons) == 2 and all(d and "technician role" in t for d, t in buttons), buttons
+    finally:
+        viewer.quit()
+
+    _click(tech, '#asrs-line button[data-reset="AS1"][data-cancel="0"]')
+    _wait(tech, lambda d: "AS/RS AS1: crane reset" in d.find_element("id", "toast").text, "reset toast")
+    assert "cancelled" not in tech.find_element("id", "toast").text
+    task = _poll(lambda: (t := server.get(f"/api/v1/tasks/{task_id}", server.wms))["state"]  # type: ignore[attr-defined]
+                 in ("done", "failed", "cancelled") and t, "the retrieve task to end")
+    assert task["state"] == "done", task
+    assert _aisle(server)["faulted"] is False
+    _wait(tech, lambda d: not _fault_line(d) and "CR1" in d.find_element("id", "asrs-line").text,
+          "the fault line gone")
+    assert not tech.find_elements("css selector", "#asrs-line button[data-reset]")
+    _wait(tech, lambda d: not _js(d, "window.wcsMonitor.drawnCranes()")["AS1"]["fault"], "crane drawn ok")
 
 
 def test_malformed_messages_never_blank_the_page(tech) -> None:

@@ -1,4 +1,4 @@
-"""The monitor's HTTP side on a real `wcs run`: page and assets served offline, sim fault route."""
+"""The monitor's HTTP side on a real `wcs run`: page and assets served offline, sim fault routes."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from fleet_manager.api.app import create_app
 from fleet_manager.api.tokens import issue_token
 from fleet_manager.monitor import STATIC_DIR
-from fleet_manager.runtime import Runtime
+from fleet_manager.runtime import Runtime, RuntimeConfig
 from fleet_manager.site import default_map_path, load_site
 from fleet_manager.store import SqliteStore
 
@@ -93,4 +93,60 @@ def test_fault_route_answers_409_without_a_simulation(tmp_path: Path) -> None:
         assert res.status_code == 409
         assert res.json()["error"]["code"] == "not_simulated"
     finally:
+        store.close()
+
+
+def test_crane_fault_route_arms_the_next_move_once(server: WcsServer) -> None:
+    before = server.get("/api/v1/asrs", server.tech)["items"]  # type: ignore[attr-defined]
+    res = server.post("/api/v1/sim/asrs/AS1/fault", server.tech, {"phase": "to_source"})  # type: ignore[attr-defined]
+    assert res.status_code == 200, res.text
+    armed = res.json()
+    assert armed["aisle_id"] == "AS1" and armed["phase"] == "to_source" and armed["move"] >= 1
+    again = server.post("/api/v1/sim/asrs/AS1/fault", server.tech)  # type: ignore[attr-defined]
+    assert again.status_code == 409 and again.json()["error"]["code"] == "already_armed"
+    assert str(armed["move"]) in again.json()["error"]["reason"]
+    # Arming changes nothing until the crane moves.
+    after = server.get("/api/v1/asrs", server.tech)["items"]  # type: ignore[attr-defined]
+    assert [a["faulted"] for a in after] == [a["faulted"] for a in before] == [False] * len(before)
+
+
+def test_crane_fault_route_names_an_unknown_aisle_and_refuses_others(server: WcsServer) -> None:
+    res = server.post("/api/v1/sim/asrs/AS9/fault", server.tech)  # type: ignore[attr-defined]
+    assert res.status_code == 404
+    assert res.json()["error"]["field"] == "aisle_id" and "AS9" in res.json()["error"]["reason"]
+    assert server.post("/api/v1/sim/asrs/AS1/fault", server.viewer).status_code == 403  # type: ignore[attr-defined]
+    assert server.post("/api/v1/sim/asrs/AS1/fault", "nope").status_code == 401
+    bad = server.post("/api/v1/sim/asrs/AS1/fault", server.tech, {"phase": "place"})  # type: ignore[attr-defined]
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "phase"
+
+
+class _PlcCraneDriver:
+    """Stands in for a crane behind a real PLC: every driver call but no simulated crane."""
+
+    def __init__(self, real: object) -> None:
+        self._real = real
+
+    def __getattr__(self, name: str) -> object:
+        if name == "crane":
+            raise AttributeError(name)
+        return getattr(self._real, name)
+
+
+def test_crane_fault_route_answers_409_without_a_simulated_crane(tmp_path: Path) -> None:
+    store = SqliteStore.in_dir(tmp_path)
+    runtime = Runtime(load_site(default_map_path()), store, config=RuntimeConfig(speed=1.0))
+    runtime.start()
+    try:
+        assert runtime.asrs is not None
+        aisle = runtime.asrs.aisles["AS1"]
+        runtime.call(lambda _sim: setattr(aisle, "driver", _PlcCraneDriver(aisle.driver))).result()
+        token = issue_token(store, "technician", "tom").token
+        client = TestClient(create_app(runtime, monitor=False))
+        res = client.post(
+            "/api/v1/sim/asrs/AS1/fault", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert res.status_code == 409
+        assert res.json()["error"]["code"] == "not_simulated" and "AS1" in res.json()["error"]["reason"]
+    finally:
+        runtime.stop()
         store.close()

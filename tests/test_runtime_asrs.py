@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
-from test_api_helpers import LiveServer, demo_site, read_events, wait_for
+from test_api_helpers import LiveServer, demo_site, read_events, serve_subprocess, wait_for
 
 from fleet_manager.api.tokens import issue_token
 from fleet_manager.runtime import Runtime, RuntimeConfig
@@ -282,22 +281,7 @@ def test_crane_fault_raises_an_alarm_and_keeps_the_tote_location(tmp_path):
 
 
 def _serve(data_dir: Path, port: int) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "fleet_manager.cli", "serve", "--data-dir", str(data_dir),
-         "--port", str(port), "--speed", "200", "--quiet"],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-
-    def up() -> bool:
-        if proc.poll() is not None:
-            raise AssertionError(f"server died: {proc.stderr.read().decode()}")
-        try:
-            return httpx.get(f"http://127.0.0.1:{port}/api/v1/health").status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_for(up, 60, "wcs serve to answer")
-    return proc
+    return serve_subprocess(data_dir, port, speed=200)
 
 
 def _stop(proc: subprocess.Popen) -> None:

@@ -1,8 +1,9 @@
-"""Simulator-only controls for demos and tests: raise a robot fault (an alarm) on purpose."""
+"""Simulator-only controls for demos and tests: fault a robot (an alarm), or arm a crane fault."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import asyncio
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -11,6 +12,8 @@ from fleet_manager.api.auth import TECH_ROLES, require
 from fleet_manager.api.deps import await_runtime, runtime
 from fleet_manager.api.errors import ApiError, documented
 from fleet_manager.store import TokenRecord
+from plc_bridge.crane_telegram import FAULT_TRAVEL_DRIVE
+from sim.crane.model import FaultPlan, Phase, SimCrane
 
 router = APIRouter(prefix="/api/v1/sim", tags=["simulator"])
 Tech = Annotated[TokenRecord, Depends(require(*TECH_ROLES))]
@@ -43,3 +46,40 @@ async def inject_fault(
         resource_id=robot_id,
     )
     return dict(alarm)
+
+
+class CraneFaultIn(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    phase: Literal["to_source", "to_target"] = "to_target"
+
+
+@router.post(
+    "/asrs/{aisle_id}/fault",
+    responses=documented(400, 401, 403, 404, 409, 413, 422),
+    summary="Arm a simulated AS/RS crane to fault halfway through `phase` of its next move",
+)
+async def arm_crane_fault(
+    aisle_id: str, request: Request, _caller: Tech, body: CraneFaultIn | None = None
+) -> dict[str, Any]:
+    rt = runtime(request)
+    phase = Phase((body or CraneFaultIn()).phase)
+
+    def arm(_sim: Any) -> dict[str, Any]:  # on the control thread: the crane is not moving now
+        aisle = rt.asrs.aisles.get(aisle_id) if rt.asrs is not None else None
+        if aisle is None:
+            raise ApiError(404, "not_found", f"unknown AS/RS aisle {aisle_id!r}", field="aisle_id")
+        crane = getattr(aisle.driver, "crane", None)
+        if not isinstance(crane, SimCrane):
+            raise ApiError(409, "not_simulated",
+                           f"aisle {aisle_id} drives a real crane: no faults to arm", field="aisle_id")
+        move = crane.moves_accepted + 1
+        if any(f.command == move for f in crane.faults):
+            raise ApiError(409, "already_armed",
+                           f"the crane of aisle {aisle_id} is already armed to fault on move {move}",
+                           field="aisle_id")
+        crane.faults.append(FaultPlan(move, phase, FAULT_TRAVEL_DRIVE))
+        return {"aisle_id": aisle_id, "move": move, "phase": phase.value,
+                "fault_code": FAULT_TRAVEL_DRIVE}
+
+    return await asyncio.wrap_future(rt.call(arm))

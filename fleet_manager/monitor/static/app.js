@@ -393,6 +393,7 @@ function showTab(name) {
 // message to the same handlers the streams use (to check malformed input never blanks the page).
 window.wcsMonitor = {
   drawnRobots: () => ({ ...map.drawn }),
+  drawnCranes: () => JSON.parse(JSON.stringify(map.drawnCranes)),  // copies: read-only
   frames: () => map.frames,
   // Totals since load: frames drawn, ms drawing, snapshots handled, ms handling them.
   loadStats: () => ({

@@ -38,6 +38,7 @@ export class MapView {
     this.lanes = [];
     this.selected = null;
     this.drawn = {};
+    this.drawnCranes = {};  // aisle id -> {x_m, y_m, fault}: where each crane was last drawn
     this.frames = 0;
     this.drawMs = 0;  // total time spent drawing, for the load benchmark
     this.staticLayer = null;
@@ -254,6 +255,7 @@ export class MapView {
   // The crane travels along the aisle's long side from the end nearest its I/O cell.
   drawCranes(g, snap) {
     const cranes = snap.cranes && typeof snap.cranes === "object" ? snap.cranes : {};
+    const drawn = {};
     for (const a of this.site.asrs || []) {
       const c = cranes[a.id];
       const fp = (a.footprint || []).map(pt);
@@ -276,7 +278,9 @@ export class MapView {
       g.fillStyle = c.fault ? "#f85149" : (c.state === 1 ? "#58a6ff" : "#8b949e");
       g.fillRect(x - r / 2, y - r, r, 2 * r);
       if (c.load_on_forks || c.load_id) { g.fillStyle = "#8a6d3b"; g.fillRect(x - r / 2, y - r / 3, r, r / 1.5); }
+      drawn[a.id] = { x_m: wx, y_m: wy, fault: Boolean(c.fault) };
     }
+    this.drawnCranes = drawn;
   }
 
   drawLanes(g, cs) {
