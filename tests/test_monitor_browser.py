@@ -57,9 +57,18 @@ def _wait(driver, condition, what: str, timeout_s: float = WAIT_S):
 def _click(driver, css: str) -> None:
     """Click the element `css` names; tables re-render twice a second, so find it afresh."""
 
+    from selenium.common.exceptions import StaleElementReferenceException
+
     def clicked(d) -> bool:
-        d.find_element("css selector", css).click()
-        return True
+        try:
+            d.find_element("css selector", css).click()
+            return True
+        except StaleElementReferenceException:
+            # Re-rendered between find and click (a loaded machine is slow enough for this to
+            # repeat): find and click inside one script instead; a disabled button stays inert.
+            return bool(d.execute_script(
+                "const b = document.querySelector(arguments[0]); if (b) b.click(); return !!b", css
+            ))
 
     _wait(driver, clicked, f"click {css}")
 
@@ -133,7 +142,7 @@ def _busy_robot(server: WcsServer) -> str:
 def test_technician_pauses_robot_and_it_stops(server: WcsServer, tech) -> None:
     robot_id = _busy_robot(server)
     _select_robot(tech, robot_id)
-    tech.find_element("css selector", '#robot-detail button[data-cmd="pause"]').click()
+    _click(tech, '#robot-detail button[data-cmd="pause"]')
     _wait(tech, lambda d: f"Robot {robot_id}: pause accepted" in d.find_element("id", "toast").text, "toast")
     # The first snapshot sent may predate the command by one snapshot period: skip it.
     snaps = server.live_snapshots(server.tech, 6, distinct_times=True)[1:]  # type: ignore[attr-defined]
@@ -142,20 +151,20 @@ def test_technician_pauses_robot_and_it_stops(server: WcsServer, tech) -> None:
     assert all(r["paused"] for r in seen)
     assert {(r["x_m"], r["y_m"]) for r in seen} == {(seen[0]["x_m"], seen[0]["y_m"])}
     _wait(tech, lambda d: "paused" in d.find_element("id", "robot-detail").text, "paused shown")
-    tech.find_element("css selector", '#robot-detail button[data-cmd="resume"]').click()
+    _click(tech, '#robot-detail button[data-cmd="resume"]')
     _wait(tech, lambda d: "resume accepted" in d.find_element("id", "toast").text, "resumed")
 
 
 def test_refused_command_shows_error_naming_robot(server: WcsServer, tech) -> None:
     robot_id = "AMR-02"
     _select_robot(tech, robot_id)
-    tech.find_element("css selector", '#robot-detail button[data-cmd="out_of_service"]').click()
+    _click(tech, '#robot-detail button[data-cmd="out_of_service"]')
     _wait(tech, lambda d: "out of service accepted" in d.find_element("id", "toast").text, "oos")
-    tech.find_element("css selector", '#robot-detail button[data-cmd="charge"]').click()
+    _click(tech, '#robot-detail button[data-cmd="charge"]')
     _wait(tech, lambda d: "failed" in d.find_element("id", "toast").text, "refusal shown")
     toast = tech.find_element("id", "toast").text
     assert robot_id in toast and "out of service" in toast
-    assert robot_id in tech.find_element("id", "robot-error").text
+    _wait(tech, lambda d: robot_id in d.find_element("id", "robot-error").text, "error names robot")
     server.post(f"/api/v1/robots/{robot_id}/commands", server.tech, {"command": "in_service"})  # type: ignore[attr-defined]
 
 
