@@ -143,7 +143,7 @@ class Dispatcher(Commands):
             "state": task.state.value,
             "resource_id": task.resource_id,
             "order_id": task.order_id,
-            "payload": task.payload,
+            "payload": self.present.public_payload(task),
         }
 
     def order_event(self, order: Order, kind: str, **extra: Any) -> None:

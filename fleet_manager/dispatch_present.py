@@ -9,7 +9,7 @@ count or a manual pick.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fleet_manager.domain import Task, TaskId, TaskState
 from fleet_manager.inventory import IntakeError
@@ -31,6 +31,8 @@ class Presentations:
         self.d = d
         # Accepted, pod claimed, waiting for room in the station queue (not yet allocatable).
         self.waiting: dict[TaskId, Task] = {}
+        # What the submitter sent, before the trip's bookkeeping was merged into task.payload.
+        self.submitted: dict[TaskId, dict[str, Any]] = {}
 
     def check(self, task: Task) -> tuple[str, str, float]:
         """(pod, station, hold_s) of a submitted pod fetch; IntakeError naming the field."""
@@ -60,20 +62,28 @@ class Presentations:
             raise IntakeError(
                 "payload.hold_s", f"must be a non-negative number of seconds, got {hold!r}"
             )
-        pod = d.pods[pod_id]
-        if pod.carried_by is not None or pod.slot is None:
-            raise IntakeError(
-                "payload.pod_id", f"pod {pod_id} is being carried by robot {pod.carried_by}"
-            )
-        if pod.task_id is not None:
-            raise IntakeError("payload.pod_id", f"pod {pod_id} is reserved by task {pod.task_id}")
+        if (busy := self.unavailable(pod_id)) is not None:
+            raise IntakeError("payload.pod_id", busy)
         return pod_id, station_id, float(hold)
+
+    def unavailable(self, pod_id: str) -> str | None:
+        """Why this known pod cannot be fetched now (carried or reserved), else None.
+        Read-only: the API's synchronous pre-check and `check` share it."""
+        pod = self.d.pods.get(pod_id)
+        if pod is None:
+            return None  # unknown: `check` names it (the API's validation answers 422 first)
+        if pod.carried_by is not None or pod.slot is None:
+            return f"pod {pod_id} is being carried by robot {pod.carried_by}"
+        if pod.task_id is not None:
+            return f"pod {pod_id} is reserved by task {pod.task_id}"
+        return None
 
     def accept(self, task: Task) -> None:
         """Fill in the trip, claim the pod (no order can select it now) and wait for room."""
         d = self.d
         pod_id, station_id, hold_s = self.check(task)
         station = d.stations[station_id]
+        self.submitted[task.id] = dict(task.payload)
         trip = d.g2p.fetch_payload(station, pod_id, hold_s, [], {}, PRESENT_MODE)
         for stale in ("picks_done", "replenish_tasks"):  # a resubmitted record's last run
             task.payload.pop(stale, None)
@@ -101,3 +111,13 @@ class Presentations:
 
     def withdraw(self, task: Task) -> None:
         self.waiting.pop(task.id, None)
+
+    def public_payload(self, task: Task) -> dict[str, Any]:
+        """The payload to publish in task events: exactly what was submitted for a presentation
+        (the executor's trip fields stay internal), task.payload for everything else."""
+        sent = self.submitted.get(task.id)
+        if sent is None:
+            return task.payload
+        if task.is_terminal:  # its last event: the record is no longer needed
+            del self.submitted[task.id]
+        return dict(sent)

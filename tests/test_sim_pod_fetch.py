@@ -227,3 +227,28 @@ def test_presentations_amid_order_stream_are_deterministic() -> None:
         return log, k
 
     assert run() == run()
+
+
+def test_precheck_and_public_payload_keep_the_submitted_fields(tiny: Site) -> None:
+    sim, _ = _sim(tiny)
+    d = sim.dispatcher
+    published: list[dict] = []
+    sim.bus.subscribe(
+        lambda e: published.append(e.data["payload"])
+        if e.topic == "task" and e.data.get("task_id") == "P1"
+        else None
+    )
+    assert d.present.unavailable("POD2") is None
+    sent = {"pod_id": "POD2", "station_id": "ST1", "hold_s": 30.0}
+    sim.submit_task(_fetch("P1", **sent))
+    # The read-only pre-check (used by the API before storing) agrees with intake.
+    assert d.present.unavailable("POD2") == "pod POD2 is reserved by task P1"
+    task = sim.tasks["P1"]
+    assert task.payload["pod"] == "POD2"  # the executor's trip fields live on the task
+    assert d.present.public_payload(task) == sent  # events publish only what was sent
+    _run_until_state(sim, "P1", TaskState.ACTIVE, 600.0)
+    assert d.present.unavailable("POD2") == f"pod POD2 is being carried by robot {task.resource_id}"
+    _run_until_state(sim, "P1", TaskState.DONE, 900.0)
+    # Every task event, the terminal one included, carried only what the WMS sent.
+    assert len(published) >= 4 and all(p == sent for p in published)
+    assert "P1" not in d.present.submitted  # dropped with its terminal event

@@ -148,6 +148,8 @@ async def create_task(body: TaskIn, request: Request, caller: Wms, key: IdemKey 
     check_task(rt.site, body, rt.store)
     if body.kind in ("asrs_store", "asrs_retrieve"):
         await _check_asrs(rt, body)
+    elif body.kind == "pod_fetch":
+        await _check_pod(rt, body)
     record = TaskRecord(
         id=body.id or "",
         kind=body.kind,
@@ -172,6 +174,14 @@ async def _check_asrs(rt: Any, body: TaskIn) -> None:
         if status is None:
             raise
         raise ApiError(status, exc.code, exc.reason, exc.field) from exc  # type: ignore[attr-defined]
+
+
+async def _check_pod(rt: Any, body: TaskIn) -> None:
+    """409 while the pod is carried or reserved by another task. Read-only; the dispatcher's
+    own check at submit stays the final word (a race there ends the task `failed`)."""
+    pod_id = str(body.payload["pod_id"])
+    if (busy := await asyncio.wrap_future(rt.check_pod_fetch(pod_id))) is not None:
+        raise ApiError(409, "pod_unavailable", busy, "payload.pod_id")
 
 
 @router.get("/tasks", response_model=TaskPage, responses=documented(401, 422))

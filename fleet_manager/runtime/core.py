@@ -253,6 +253,15 @@ class Runtime:
         now; resolves to None (nothing checked) when the runtime has no AS/RS controller."""
         return self.call(lambda _sim: self.asrs.check(kind, payload) if self.asrs else None)
 
+    def check_pod_fetch(self, pod_id: str) -> Future[str | None]:
+        """Why the dispatcher would refuse a fetch of this (known) pod now, or None."""
+
+        def check(sim: Any) -> str | None:
+            present = getattr(getattr(sim, "dispatcher", sim), "present", None)
+            return present.unavailable(pod_id) if present is not None else None
+
+        return self.call(check)
+
     # --- reads (thread-safe) --------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
         with self._snapshot_lock:
