@@ -14,7 +14,6 @@ import asyncio
 import json
 import multiprocessing as mp
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,13 +24,12 @@ from pathlib import Path
 import httpx
 import numpy as np
 
+from fleet_manager.child_process import free_loopback_port
+
 REPO = Path(__file__).resolve().parents[1]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+free_port = free_loopback_port
 
 
 def make_token(data_dir: Path) -> str:

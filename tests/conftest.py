@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
+
+from fleet_manager.child_process import free_loopback_port
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_MAPS = REPO_ROOT.parent / "shared" / "benchmarks" / "maps"
 
 
-def free_port() -> int:
-    """A TCP port on loopback that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+free_port = free_loopback_port  # tests import it from here
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -19,15 +18,11 @@ import pytest
 from test_api_helpers import serve_subprocess, wait_for, ws_url
 from websockets.sync.client import connect
 
+from fleet_manager.child_process import free_loopback_port
+
 REPO = Path(__file__).resolve().parents[1]
 N_ORDERS = 80
 KILL_AFTER = 30
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _serve(data_dir: Path, port: int) -> subprocess.Popen:
@@ -90,7 +85,7 @@ def test_kill_9_during_burst_loses_nothing_and_runs_nothing_twice(tmp_path):
         text=True,
     ).stdout.strip()
     headers = {"Authorization": f"Bearer {token}"}
-    port = _port()
+    port = free_loopback_port()
     base = f"http://127.0.0.1:{port}"
     proc = _serve(tmp_path, port)
     tap = EventTap(base, token, 0)

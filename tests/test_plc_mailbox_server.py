@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from fleet_manager.child_process import free_loopback_port
 from plc_bridge.config import Connection, Timing
 from plc_bridge.mailbox import RESULT_OK, next_seq
 from plc_bridge.register_map import parse_register_map
 from plc_bridge.transport import ModbusTransport
 from sim.plc.mailbox import MailboxServer
 from sim.plc.memory import RegisterMemory
-from sim.plc.process import free_tcp_port
 
 REGS = parse_register_map(
     {"command": {"address": 0, "args": 2}, "command_ack": {"address": 10, "reply": 1}}
@@ -65,7 +65,7 @@ def test_sequence_numbers_wrap_and_skip_zero() -> None:
 
 def test_reconnect_backs_off_without_busy_loop() -> None:
     timing = Timing(timeout_s=0.1, reconnect_initial_s=0.05, reconnect_max_s=0.4)
-    transport = ModbusTransport(Connection(port=free_tcp_port()), 1, timing)
+    transport = ModbusTransport(Connection(port=free_loopback_port()), 1, timing)
 
     async def run() -> None:
         await transport.start()

@@ -8,20 +8,15 @@ import re
 import select
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any, Self
 
+from fleet_manager.child_process import free_loopback_port
+
 READY_TIMEOUT_S = 20.0
-
-
-def free_tcp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class SimPlcProcess:
@@ -39,7 +34,7 @@ class SimPlcProcess:
         detach: bool = False,
     ) -> None:
         self.config = str(config)
-        self.port = port if port is not None or rtu else free_tcp_port()
+        self.port = port if port is not None or rtu else free_loopback_port()
         self.rtu = rtu
         self.extra = list(extra or [])
         self.workdir = workdir

@@ -11,15 +11,9 @@ import time
 from pathlib import Path
 from typing import Self
 
-from fleet_manager.child_process import die_with_parent
+from fleet_manager.child_process import die_with_parent, free_loopback_port
 
 MOSQUITTO = "/usr/sbin/mosquitto"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class MosquittoBroker:
@@ -27,7 +21,7 @@ class MosquittoBroker:
 
     def __init__(self, port: int | None = None, exe: str | None = None) -> None:
         self.host = "127.0.0.1"
-        self.port = port or free_port()
+        self.port = port or free_loopback_port()
         self.exe = exe or shutil.which("mosquitto") or MOSQUITTO
         self._dir = Path(tempfile.mkdtemp(prefix="wcs-mosquitto-"))
         self._proc: subprocess.Popen[bytes] | None = None
