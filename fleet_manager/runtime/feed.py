@@ -7,7 +7,6 @@ queued for the simulation), so they survive a restart and show in the API and ev
 from __future__ import annotations
 
 import time
-from concurrent.futures import Future, wait
 from typing import Any
 
 from fleet_manager.store import OrderLineRecord, OrderRecord
@@ -24,7 +23,6 @@ class OrderFeed:
         self.generated = 0
         self._runtime: Any = None
         self._stream: Any = None
-        self._last_commit: Future[Any] | None = None
 
     def start(self, runtime: Any) -> None:
         from sim.orders import OrderStream
@@ -36,10 +34,7 @@ class OrderFeed:
         runtime.add_tick_hook(self.tick)
 
     def stop(self) -> None:
-        self._runtime = None
-        # The store's writer is FIFO: once the last order is committed, every earlier one is.
-        if self._last_commit is not None:
-            wait([self._last_commit], timeout=30)
+        self._runtime = None  # Runtime.stop() then waits until every queued order is committed
 
     def tick(self, now_s: float) -> None:
         """Called on the control thread after each tick; enters every order due by `now_s`."""
@@ -58,4 +53,4 @@ class OrderFeed:
                 source="generator",
             )
             self.generated += 1
-            self._last_commit = runtime.submit_order(record, None)  # durable first
+            runtime.submit_order(record, None)  # durable first; Runtime.stop() awaits it
