@@ -1,4 +1,8 @@
-"""`wcs run` (simulated warehouse + order stream + API + monitor) and `wcs serve` (API only)."""
+"""`wcs run` (a plant's equipment, or the simulated demo floor, + API + monitor) and `wcs serve`.
+
+Without `--plant` the equipment is the simulated demo floor, a plug-in from outside the control
+plane (`wcs.equipment` entry point "demo"); with it, every device named in the plant file.
+"""
 
 from __future__ import annotations
 
@@ -35,6 +39,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         metavar="vda5050[:N]",
         help="also run N (default 4) simulated VDA 5050 vehicles over a local MQTT broker",
+    )
+    run.add_argument(
+        "--plant",
+        default=None,
+        metavar="FILE",
+        help="control the equipment this plant file names (nothing simulated is started)",
     )
     run.set_defaults(func=run_command, generate=True, plc=True)
     serve = subparsers.add_parser(
@@ -92,7 +102,7 @@ def run_command(args: argparse.Namespace) -> int:
         return _fail(f"cannot load map {map_path}: {str(exc).splitlines()[0]}")
     args.vda_count = 0
     if getattr(args, "robots", None):
-        from fleet_manager.runtime.vda_component import free_start_nodes, parse_robots_option
+        from fleet_manager.runtime.robots_option import free_start_nodes, parse_robots_option
 
         try:
             args.vda_count = parse_robots_option(args.robots)
@@ -165,7 +175,6 @@ def _serve(args: argparse.Namespace, site: object, store: object, sock: socket.s
     from fleet_manager.api.app import create_app
     from fleet_manager.api.webhooks import WebhookSender
     from fleet_manager.runtime import Runtime, RuntimeConfig
-    from fleet_manager.runtime.feed import OrderFeed
 
     # Handlers first, so a signal at any point below stops cleanly. uvicorn installs its own
     # while serving, then restores these and re-raises the signal: that only asks again.
@@ -182,28 +191,22 @@ def _serve(args: argparse.Namespace, site: object, store: object, sock: socket.s
     # The store's writer thread releases the GIL on every SQLite call and must win it back from
     # the busy event loop; the default 5 ms switch interval would stall each of those calls.
     sys.setswitchinterval(float(os.environ.get("WCS_SWITCH_INTERVAL_S", "0.0005")))
-    vda = _vda_fleet(args, site) if args.vda_count else None
-    if isinstance(vda, str):
-        return _fail(vda)
+    equipment = _demo_equipment(args, site)
+    if isinstance(equipment, str):
+        return _fail(equipment)
     try:
         runtime = Runtime(
             site,  # type: ignore[arg-type]
             store,  # type: ignore[arg-type]
             config=RuntimeConfig(speed=args.speed, seed=args.seed),
-            sim_factory=vda.sim_factory if vda is not None else None,
+            equipment=equipment,
         )
     except BaseException:
-        if vda is not None:
-            vda.stop()
+        for component in equipment.components:
+            component.stop()
         raise
-    if vda is not None:
-        runtime.add_component(vda)
-        print(vda.summary(), flush=True)
-    plc = _plc_component(args) if args.plc else None
-    if plc is not None:
-        runtime.add_component(plc)
-    if args.generate:
-        runtime.add_component(OrderFeed(args.orders_per_h, seed=args.seed))
+    for line in equipment.describe:
+        print(line, flush=True)
     for url in args.webhook:
         runtime.add_component(WebhookSender(url, secret=args.webhook_secret))
     stop_status = threading.Event()
@@ -212,8 +215,7 @@ def _serve(args: argparse.Namespace, site: object, store: object, sock: socket.s
     except RuntimeError as exc:  # the simulated PLC did not come up
         runtime.stop()
         return _fail(str(exc).splitlines()[0])
-    if plc is not None:
-        _print_plc(plc)
+    _print_plc(equipment)
     # Site, graph and simulator are long-lived: keep them out of every full GC pass, which
     # would otherwise pause request handling for tens of milliseconds.
     gc.freeze()
@@ -230,7 +232,7 @@ def _serve(args: argparse.Namespace, site: object, store: object, sock: socket.s
         if not args.quiet:
             threading.Thread(
                 target=_status_loop,
-                args=(runtime, stop_status, plc),
+                args=(runtime, stop_status, equipment),
                 daemon=True,
                 name="wcs-status",
             ).start()
@@ -243,37 +245,43 @@ def _serve(args: argparse.Namespace, site: object, store: object, sock: socket.s
     return 0
 
 
-def _vda_fleet(args: argparse.Namespace, site: object) -> object:
-    """Broker + simulated VDA 5050 vehicles, all online; a one-line problem string otherwise."""
-    from fleet_manager.runtime.vda_component import VdaFleet
+def _demo_equipment(args: argparse.Namespace, site: object) -> object:
+    """The simulated demo floor (plug-in "demo"); a one-line problem string if it fails."""
+    from fleet_manager.runtime.equipment import load_equipment
 
     map_path = Path(args.map) if args.map else default_map_path()
-    fleet = VdaFleet(site, map_path, args.vda_count, speed=args.speed)  # type: ignore[arg-type]
     try:
-        return fleet.start_fleet()
-    except RuntimeError as exc:
+        return load_equipment(
+            "demo",
+            site=site,
+            map_path=map_path,
+            data_dir=args.data_dir,
+            speed=args.speed,
+            seed=args.seed,
+            plc_config=args.plc_config if args.plc else None,
+            vda_count=args.vda_count,
+            orders_per_h=args.orders_per_h if args.generate else 0.0,
+        )
+    except (RuntimeError, LookupError) as exc:
         return str(exc).splitlines()[0]
 
 
-def _plc_component(args: argparse.Namespace) -> object:
+def _print_plc(equipment: object) -> None:
     from fleet_manager.runtime.plc_component import PlcComponent
 
-    map_path = Path(args.map) if args.map else default_map_path()
-    return PlcComponent(
-        map_path, config_path=args.plc_config, workdir=Path(args.data_dir) / "sim-plc"
-    )
+    for plc in equipment.components:  # type: ignore[attr-defined]
+        if not isinstance(plc, PlcComponent) or plc.config is None:
+            continue
+        pid = plc.supervisor.pid if plc.supervisor is not None else None
+        kind = f"simulated sorter PLC {plc.config.name} pid {pid}" if pid else (
+            f"sorter PLC {plc.config.name}"
+        )
+        print(f"plc: {kind} at {plc.config.connection.describe()}, bridge connecting")
 
 
-def _print_plc(plc: object) -> None:
-    sim, config = plc.plc, plc.config  # type: ignore[attr-defined]
-    pid = sim.proc.pid if sim is not None and sim.proc is not None else None
-    where = config.connection.describe() if config is not None else "?"
-    print(f"plc: simulated sorter PLC {config.name} pid {pid} at {where}, bridge connecting")
-
-
-def _status_loop(runtime: object, stop: threading.Event, plc: object | None = None) -> None:
+def _status_loop(runtime: object, stop: threading.Event, equipment: object) -> None:
     from fleet_manager.runtime.status import status_line
 
     while not stop.wait(STATUS_EVERY_S):
-        extra = f"  {plc.summary()}" if plc is not None else ""  # type: ignore[attr-defined]
+        extra = "".join(f"  {part()}" for part in equipment.status)  # type: ignore[attr-defined]
         print(status_line(runtime) + extra, flush=True)

@@ -1,4 +1,9 @@
-"""Simulation: a deterministic simulated warehouse floor, tick by tick (docs/simulation.md)."""
+"""Simulation: the control plane + simulated AMRs + an order stream on a simulated clock.
+
+A thin harness (docs/simulation.md): the same `ControlPlane` that drives real vehicles on the
+wall clock runs here on a manual clock, with `SimulatedRobot`s as its equipment and a seeded
+order stream as its WMS. Deterministic for a seed.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +13,18 @@ from typing import Any
 
 import numpy as np
 
-from fleet_manager.alarms import Alarm, AlarmRegistry
-from fleet_manager.dispatch import Dispatcher
+from fleet_manager.alarms import Alarm
+from fleet_manager.control import ControlPlane
 from fleet_manager.dispatch_state import CommandRejected, UnknownResource
 from fleet_manager.domain import Order, Task
 from fleet_manager.events import EventBus
 from fleet_manager.inventory import IntakeError, ScanEvent
 from fleet_manager.robots.adapter import RobotAdapter
-from fleet_manager.robots.simulated import SimulatedRobot
 from fleet_manager.site.model import Site
 from sim.config import SimConfig
 from sim.kinematics import TickModel
 from sim.orders import OrderStream
-from sim.snapshot import snapshot
+from sim.robot import SimulatedRobot
 
 __all__ = ["CommandRejected", "IntakeError", "SimConfig", "Simulation", "UnknownResource"]
 
@@ -56,26 +60,29 @@ class Simulation:
         self.bus = bus or EventBus()
         self.ticks = TickModel.for_site(site)
         self.tick_s = self.ticks.tick_s
-        self.now_s = 0.0
-        self.alarms = AlarmRegistry(self.bus, clock=lambda: self.now_s)
         rng = np.random.default_rng(seed)
         self.robots = self._make_robots(robots, rng)
         self.extra_robots = self._check_extra(extra_robots or [])
-        self.before_tick, self.after_moves = before_tick, after_moves
         self._advancing = [
             r for r in (*self.robots.values(), *self.extra_robots.values()) if hasattr(r, "advance")
         ]
         self._scan_rng = np.random.default_rng(rng.integers(2**31))
-        self.dispatcher = Dispatcher(
+        self.plane = ControlPlane(
             site,
             [*self.robots.values(), *self.extra_robots.values()],
             bus=self.bus,
-            alarms=self.alarms,
             config=self.config.dispatch(),
             seed=int(rng.integers(2**31)),
-            tick_s=self.tick_s,
             scanner=self._scan,
+            tick_s=self.tick_s,
         )
+        self.dispatcher = self.plane.dispatcher
+        self.alarms = self.plane.alarms
+        if before_tick is not None:
+            self.plane.before_tick.append(before_tick)
+        if after_moves is not None:
+            self.plane.after_tick.append(after_moves)
+        self.plane.after_tick.append(self._advance_robots)
         rate = self.config.orders_per_h
         if rate is None:
             units_per_order = self.config.mean_lines * (1 + self.config.max_qty) / 2
@@ -144,53 +151,45 @@ class Simulation:
 
     # ---- state the API reads ---------------------------------------------------------------------
     @property
+    def now_s(self) -> float:
+        return self.plane.now_s
+
+    @property
     def orders(self) -> dict[str, Order]:
-        return self.dispatcher.orders
+        return self.plane.orders
 
     @property
     def tasks(self) -> dict[str, Task]:
-        return self.dispatcher.tasks
+        return self.plane.tasks
 
     @property
     def inventory(self) -> Any:
-        return self.dispatcher.inventory
+        return self.plane.inventory
 
-    # ---- commands --------------------------------------------------------------------------------
+    # ---- commands: the control plane's -----------------------------------------------------------
     def submit_order(self, order: Order) -> None:
-        self.dispatcher.now_s = self.now_s
-        self.dispatcher.submit_order(order)
+        self.plane.submit_order(order)
 
     def cancel_order(self, order_id: str) -> None:
-        self.dispatcher.now_s = self.now_s
-        self.dispatcher.cancel_order(order_id)
+        self.plane.cancel_order(order_id)
 
     def set_order_priority(self, order_id: str, priority: int) -> None:
-        self.dispatcher.now_s = self.now_s
-        self.dispatcher.set_order_priority(order_id, priority)
+        self.plane.set_order_priority(order_id, priority)
 
     def submit_task(self, task: Task) -> None:
-        self.dispatcher.now_s = self.now_s
-        self.dispatcher.submit_task(task)
+        self.plane.submit_task(task)
 
     def cancel_task(self, task_id: str) -> None:
-        self.dispatcher.now_s = self.now_s
-        self.dispatcher.cancel_task(task_id)
+        self.plane.cancel_task(task_id)
 
     def command_robot(self, robot_id: str, command: str) -> None:
-        self.dispatcher.now_s = self.now_s
-        self.dispatcher.command_robot(robot_id, command)
+        self.plane.command_robot(robot_id, command)
 
+    # ---- the simulator's own controls -------------------------------------------------------------
     def inject_fault(self, robot_id: str, code: str, message: str = "") -> Alarm:
         """Fault a simulated robot: it stops where it is and an alarm is raised at once."""
-        robot = self._simulated(robot_id)
-        robot.set_fault(code)
-        rec = self.dispatcher.robots[robot_id]
-        rec.status = robot.status()
-        alarm = self.alarms.raise_alarm(
-            f"robot:{robot_id}", code, "error", message or f"robot {robot_id}: {code}"
-        )
-        rec.fault_alarm_id = alarm.id
-        return alarm
+        self._simulated(robot_id).set_fault(code)
+        return self.plane.raise_robot_fault(robot_id, code, message)
 
     def clear_fault(self, robot_id: str) -> None:
         self._simulated(robot_id).clear_fault()
@@ -205,29 +204,27 @@ class Simulation:
 
     # ---- time ------------------------------------------------------------------------------------
     def step(self) -> None:
-        """Advance one tick: new orders and returns, one dispatcher step, robots move."""
+        """Advance one tick: new orders and returns, one control-plane tick, robots move."""
         started = time.perf_counter()
+        now = self.plane.now_s
         d = self.dispatcher
-        d.now_s = self.now_s
-        for order in self.stream.due(self.now_s):
+        d.now_s = now
+        for order in self.stream.due(now):
             try:
                 d.submit_order(order)
             except IntakeError:
                 d.kpi.orders_rejected += 1
-        while self._next_return_s <= self.now_s:
+        while self._next_return_s <= now:
             self._submit_return()
-        if self.before_tick is not None:
-            self.before_tick(self.now_s)
-        d.tick(self.now_s)
-        if self.after_moves is not None:
-            self.after_moves(self.now_s)
+        self.plane.step()
+        if not self._warm and self.plane.now_s >= self.config.warmup_s:
+            self._warm = True
+            d.kpi.reset_window(self.plane.now_s)
+        self.wall_s += time.perf_counter() - started
+
+    def _advance_robots(self, _now_s: float) -> None:
         for robot in self._advancing:
             robot.advance(self.tick_s)
-        self.now_s = round(self.now_s + self.tick_s, 9)
-        if not self._warm and self.now_s >= self.config.warmup_s:
-            self._warm = True
-            d.kpi.reset_window(self.now_s)
-        self.wall_s += time.perf_counter() - started
 
     def run_until(self, t_s: float) -> None:
         while self.now_s < t_s - 1e-9:
@@ -236,12 +233,7 @@ class Simulation:
     # ---- reports ---------------------------------------------------------------------------------
     def kpis(self) -> dict[str, Any]:
         """Deterministic KPIs, plus `wall_clock` (machine-dependent, excluded from comparisons)."""
-        d = self.dispatcher
-        report = d.kpi.report(
-            self.now_s, sum(1 for o in self.orders.values() if o.state in ("open", "in_progress"))
-        )
-        report["sim_time_s"] = round(self.now_s, 3)
-        report["robots"] = len(self.robots) + len(self.extra_robots)
+        report = self.plane.kpis()
         report["wall_clock"] = {
             "wall_s": round(self.wall_s, 3),
             "sim_s_per_wall_s": round(self.now_s / self.wall_s, 1) if self.wall_s else None,
@@ -249,10 +241,8 @@ class Simulation:
         return report
 
     def snapshot(self) -> dict[str, Any]:
-        snap = snapshot(self)
-        for robot in snap.get("robots", []):  # link state: ONLINE, OFFLINE, CONNECTIONBROKEN..
-            extra = self.extra_robots.get(robot["id"])
-            robot["connection"] = getattr(extra, "connection", "ONLINE") if extra else "ONLINE"
+        snap = self.plane.snapshot()
+        snap["kpis"] = self.kpis()
         return snap
 
     # ---- internals -------------------------------------------------------------------------------

@@ -81,7 +81,7 @@ class _HardwareFleet:
         pass
 
 
-def test_fault_route_answers_409_without_a_simulation(tmp_path: Path) -> None:
+def test_fault_routes_do_not_exist_without_a_simulation(tmp_path: Path) -> None:
     store = SqliteStore.in_dir(tmp_path)
     try:
         runtime = Runtime(load_site(default_map_path()), store, sim_factory=_HardwareFleet)
@@ -90,8 +90,10 @@ def test_fault_route_answers_409_without_a_simulation(tmp_path: Path) -> None:
         res = client.post(
             "/api/v1/sim/robots/AMR-01/fault", headers={"Authorization": f"Bearer {token}"}
         )
-        assert res.status_code == 409
-        assert res.json()["error"]["code"] == "not_simulated"
+        assert res.status_code == 404
+        paths = client.get("/openapi.json").json()["paths"]
+        assert not [p for p in paths if p.startswith("/api/v1/sim/")]
+        assert "/api/v1/orders" in paths  # the rest of the API is there
     finally:
         store.close()
 
@@ -127,7 +129,7 @@ class _PlcCraneDriver:
         self._real = real
 
     def __getattr__(self, name: str) -> object:
-        if name == "crane":
+        if name in ("crane", "arm_fault"):  # what only a simulated crane has
             raise AttributeError(name)
         return getattr(self._real, name)
 

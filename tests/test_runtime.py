@@ -11,7 +11,6 @@ from test_api_helpers import demo_site, wait_for
 
 from fleet_manager.domain import Task, TaskKind
 from fleet_manager.runtime import Runtime, RuntimeConfig
-from fleet_manager.runtime.feed import OrderFeed
 from fleet_manager.store import (
     OrderLineRecord,
     OrderQuery,
@@ -20,6 +19,7 @@ from fleet_manager.store import (
     StateBatch,
     StoredEvent,
 )
+from sim.order_feed import OrderFeed
 
 
 def _order(i: int) -> OrderRecord:

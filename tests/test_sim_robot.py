@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from fleet_manager.robots.adapter import CommandRejected, RobotAdapter
-from fleet_manager.robots.simulated import SimulatedRobot
 from fleet_manager.site.model import RobotModel, Site
 from sim.kinematics import TickModel
+from sim.robot import SimulatedRobot
 from sim.site_gen import generate_site
 
 

@@ -12,12 +12,12 @@ from vda_helpers import MasterOnBroker, kill_until_broken, spawn, wait_online
 
 from fleet_manager.domain import TaskState
 from fleet_manager.events import Event
-from fleet_manager.robots.simulated import SimulatedRobot
 from fleet_manager.robots.vda5050.broker import MosquittoBroker
 from fleet_manager.robots.vda5050.schema import check
 from fleet_manager.site import load_site
 from fleet_manager.site.model import Site
 from sim.kinematics import TickModel
+from sim.robot import SimulatedRobot
 from sim.vda5050.errands import LockstepFleet
 
 REPO = Path(__file__).resolve().parents[1]

@@ -58,7 +58,9 @@ def create_app(
     app.include_router(routes_fleet.router)
     app.include_router(routes_asrs.router)
     app.include_router(streams.router)
-    app.include_router(routes_sim.router)
+    equipment = getattr(runtime, "equipment", None)
+    if getattr(equipment, "fault_injector", None) is not None:  # simulated floors only
+        app.include_router(routes_sim.router)
     if cors_origins:
         app.add_middleware(
             CORSMiddleware,

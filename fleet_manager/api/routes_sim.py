@@ -1,4 +1,8 @@
-"""Simulator-only controls for demos and tests: fault a robot (an alarm), or arm a crane fault."""
+"""Simulator-only controls for demos and tests: fault a robot (an alarm), or arm a crane fault.
+
+Mounted only when the runtime's equipment has a fault injector (a simulated floor); under a
+plant file with real equipment these routes do not exist.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +16,6 @@ from fleet_manager.api.auth import TECH_ROLES, require
 from fleet_manager.api.deps import await_runtime, runtime
 from fleet_manager.api.errors import ApiError, documented
 from fleet_manager.store import TokenRecord
-from plc_bridge.crane_telegram import FAULT_TRAVEL_DRIVE
-from sim.crane.model import FaultPlan, Phase, SimCrane
 
 router = APIRouter(prefix="/api/v1/sim", tags=["simulator"])
 Tech = Annotated[TokenRecord, Depends(require(*TECH_ROLES))]
@@ -35,13 +37,18 @@ async def inject_fault(
     robot_id: str, request: Request, _caller: Tech, body: FaultIn | None = None
 ) -> dict[str, Any]:
     rt = runtime(request)
-    if not callable(getattr(rt.sim, "inject_fault", None)):
+    injector = rt.equipment.fault_injector
+    if injector is None:
         raise ApiError(
             409, "not_simulated", "the runtime drives no simulation: no faults to inject"
         )
     fault = body or FaultIn()
     alarm = await await_runtime(
-        rt.call(lambda sim: sim.inject_fault(robot_id, fault.code, fault.message or "").as_dict()),
+        rt.call(
+            lambda plane: injector.robot_fault(
+                plane, robot_id, fault.code, fault.message or ""
+            ).as_dict()
+        ),
         resource="robot",
         resource_id=robot_id,
     )
@@ -63,23 +70,21 @@ async def arm_crane_fault(
     aisle_id: str, request: Request, _caller: Tech, body: CraneFaultIn | None = None
 ) -> dict[str, Any]:
     rt = runtime(request)
-    phase = Phase((body or CraneFaultIn()).phase)
+    phase = (body or CraneFaultIn()).phase
+    injector = rt.equipment.fault_injector
 
-    def arm(_sim: Any) -> dict[str, Any]:  # on the control thread: the crane is not moving now
+    def arm(_plane: Any) -> dict[str, Any]:  # on the control thread: the crane is not moving now
         aisle = rt.asrs.aisles.get(aisle_id) if rt.asrs is not None else None
         if aisle is None:
             raise ApiError(404, "not_found", f"unknown AS/RS aisle {aisle_id!r}", field="aisle_id")
-        crane = getattr(aisle.driver, "crane", None)
-        if not isinstance(crane, SimCrane):
+        if injector is None or not callable(getattr(aisle.driver, "arm_fault", None)):
             raise ApiError(409, "not_simulated",
                            f"aisle {aisle_id} drives a real crane: no faults to arm", field="aisle_id")
-        move = crane.moves_accepted + 1
-        if any(f.command == move for f in crane.faults):
-            raise ApiError(409, "already_armed",
-                           f"the crane of aisle {aisle_id} is already armed to fault on move {move}",
-                           field="aisle_id")
-        crane.faults.append(FaultPlan(move, phase, FAULT_TRAVEL_DRIVE))
-        return {"aisle_id": aisle_id, "move": move, "phase": phase.value,
-                "fault_code": FAULT_TRAVEL_DRIVE}
+        try:
+            armed = injector.arm_crane_fault(aisle.driver, phase)
+        except ValueError as exc:
+            raise ApiError(409, "already_armed", f"aisle {aisle_id}: {exc}",
+                           field="aisle_id") from exc
+        return {"aisle_id": aisle_id, **armed}
 
     return await asyncio.wrap_future(rt.call(arm))

@@ -1,7 +1,8 @@
-"""AS/RS in the runtime: one AsrsController per aisle, its crane paced by the simulated clock.
+"""AS/RS in the runtime: one AsrsController per aisle, its crane paced by the runtime clock.
 
-Runs on the control thread: `submit` (WMS tasks), `tick` (tick hook: steps each controller's
-crane coroutine up to the runtime clock, hands retrieved totes to the conveyor as timed
+The crane driver comes from the runtime's equipment (a telegram driver over the PLC link, or a
+simulator's). Runs on the control thread: `submit` (WMS tasks), `tick` (tick hook: steps each
+controller's crane coroutine up to the runtime clock, hands retrieved totes to the conveyor as timed
 CONVEYOR_TRANSFER tasks). The inventory is `asrs.sqlite3` beside the store's `wcs.sqlite3`
 (its own writer, so crane commits never queue behind the API's group commit).
 """
@@ -17,10 +18,10 @@ from typing import Any
 import numpy as np
 
 from fleet_manager.alarms import AlarmRegistry
-from fleet_manager.asrs.clocked_driver import ClockedCraneDriver, WaitUntil
 from fleet_manager.asrs.controller import AsrsController
 from fleet_manager.asrs.inventory import AsrsInventory
 from fleet_manager.asrs.inventory_store import InventoryStore
+from fleet_manager.asrs.pacing import WaitUntil
 from fleet_manager.asrs.policies import ClosestOpenSlot
 from fleet_manager.asrs.rack import Rack
 from fleet_manager.asrs.records import CRANE_PREFIX, ToteNotFound, ToteRecord
@@ -38,7 +39,7 @@ SEED_TOTES_PER_SKU = 3
 @dataclass
 class _Aisle:
     controller: AsrsController
-    driver: ClockedCraneDriver
+    driver: Any  # CraneDriver with describe()
     run: Coroutine[Any, Any, int] | None = None
     waiting: WaitUntil | None = None
 
@@ -71,7 +72,7 @@ class AsrsComponent:
         for aisle_id, spec in sorted(site.asrs.items()):
             rack = Rack(spec)
             inv = AsrsInventory(rack, store, ClosestOpenSlot(), clock=self.now)
-            driver = ClockedCraneDriver(rack, self.now)
+            driver = runtime.equipment.crane_driver(rack, self.now)
             ctl = AsrsController(inv, driver, runtime.bus, ids=ids, clock=self.now, alarms=alarms)
             self.aisles[aisle_id] = _Aisle(ctl, driver)
             _seed(inv, sorted(site.skus), seed)

@@ -1,10 +1,12 @@
-"""The runtime: one control thread owns the simulation; the store records every change.
+"""The runtime: one control thread owns the control plane; the store records every change.
 
 Flow: an order is committed to the store first (the API answers 201 only then), then queued for
-the control thread, which submits it to the simulation. Each tick the thread advances the
-simulation to wall time x speed, and hands all bus events of the tick, with the order/task/alarm
-rows they change, to the store as one transaction (outbox). On start, orders that were accepted
-but not finished are submitted again (once); tasks left open by a previous run are closed.
+the control thread, which submits it to the control plane. Each tick the thread steps the plane
+up to its clock (the wall clock in production, wall time x speed for a simulated floor), and
+hands all bus events of the tick, with the order/task/alarm rows they change, to the store as
+one transaction (outbox). On start, orders that were accepted but not finished are submitted
+again (once); tasks left open by a previous run are closed. What the plane drives (robots, PLCs,
+cranes) comes in one `Equipment` bundle: the runtime never knows whether it is real.
 """
 
 from __future__ import annotations
@@ -17,11 +19,13 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
+from fleet_manager.clock import PacedClock, WallClock
 from fleet_manager.domain import Order, OrderLine, Task, TaskKind, TaskState
 from fleet_manager.events import EventBus
 from fleet_manager.runtime.asrs_component import ASRS_KINDS, AsrsComponent
+from fleet_manager.runtime.equipment import Component, Equipment, load_equipment
 from fleet_manager.runtime.kpi_history import KpiHistory
 from fleet_manager.runtime.lanes import LaneControl, SiteLanes
 from fleet_manager.runtime.queries import where_is
@@ -34,26 +38,18 @@ from fleet_manager.store.sqlite import SqliteStore
 
 log = logging.getLogger(__name__)
 SimCall = Callable[[Any], Any]
-
-
-class Component(Protocol):
-    """Something that runs beside the simulation (PLC bridge, webhook sender, order feed)."""
-
-    def start(self, runtime: Runtime) -> None: ...
-
-    def stop(self) -> None: ...
-
+CLOCK_ORIGIN_KEY = "clock_origin_epoch_s"
 
 @dataclass
 class RuntimeConfig:
-    speed: float = 1.0  # simulated seconds per wall second; 0 = as fast as possible
+    speed: float = 1.0  # paced clock: simulated s per wall s; 0 = as fast as possible
     tick_s: float = 0.05  # wall time between control ticks
     snapshot_hz: float = 6.0  # live views want >= 5 Hz; fixed-rate schedule below
     max_steps_per_tick: int = 200  # never stall the loop catching up after a pause
     max_step_wall_s: float = 0.1  # nor spend longer than this stepping in one tick
     seed: int = 0
     sim_config: Any = None
-    asrs: bool = True  # AS/RS tasks on the real controller + simulated crane (False: timed)
+    asrs: bool = True  # AS/RS tasks on the controller + the equipment's crane (False: timed)
 
 
 @dataclass
@@ -76,7 +72,11 @@ class RuntimeStats:
 
 
 class Runtime:
-    """Composes Site + Simulation + Store + EventBus and paces the simulation."""
+    """Composes Site + ControlPlane + Store + EventBus + Equipment and paces the plane.
+
+    Without `equipment` the runtime drives the simulated floor plug-in (`wcs.equipment` entry
+    point "simulated"); `sim_factory` is a shorthand for equipment that only builds the plane.
+    """
 
     def __init__(
         self,
@@ -84,19 +84,31 @@ class Runtime:
         store: SqliteStore,
         *,
         config: RuntimeConfig | None = None,
+        equipment: Equipment | None = None,
         sim_factory: Callable[..., Any] | None = None,
     ):
         self.site = site
         self.store = store
         self.config = config or RuntimeConfig()
         self.bus = EventBus()
-        factory = sim_factory or _default_sim_factory
-        sim_config = self.config.sim_config
-        if sim_config is None or isinstance(sim_config, dict):
-            # Orders come from the store (API or feed), never from the simulator's own stream.
-            sim_config = {**(sim_config or {}), "orders_per_h": 0.0}
-        self.sim = factory(site, seed=self.config.seed, config=sim_config, bus=self.bus)
-        continue_ids(self.sim, store)
+        if equipment is None:
+            equipment = (
+                Equipment(build_plane=sim_factory)
+                if sim_factory is not None
+                else load_equipment("simulated")
+            )
+        self.equipment = equipment
+        self.clock: PacedClock | WallClock
+        extra: dict[str, Any] = {}
+        if equipment.clock == "wall":
+            self.clock = WallClock(_clock_origin(store))
+            extra["start_s"] = self.clock.now_s()
+        else:
+            self.clock = PacedClock(self.config.speed)
+        self.plane = equipment.build_plane(
+            site, seed=self.config.seed, config=self.config.sim_config, bus=self.bus, **extra
+        )
+        continue_ids(self.plane, store)
         self.stats = RuntimeStats()
         # Replaced by the PLC bridge's sorter control when one is wired in.
         self.lane_control: LaneControl = SiteLanes(site, self.bus)
@@ -116,10 +128,10 @@ class Runtime:
         self._snapshot_parts: dict[str, Callable[[], Any]] = {}
         self._free_units: dict[str, int] = {}
         self.kpi_history = KpiHistory()  # the monitor's charts start with the last hour
-        self.now_s = float(getattr(self.sim, "now_s", 0.0))
+        self.now_s = float(getattr(self.plane, "now_s", 0.0))
         # Built before the control thread starts: restart recovery hands it open WMS tasks.
         self.asrs: AsrsComponent | None = None
-        if site.asrs and self.config.asrs:
+        if site.asrs and self.config.asrs and equipment.crane_driver is not None:
             self.asrs = AsrsComponent.build(self, seed=self.config.seed)
             self.add_component(self.asrs)
             self.add_tick_hook(self.asrs.tick)
@@ -141,11 +153,11 @@ class Runtime:
         self._take_snapshot()
         self._thread = threading.Thread(target=self._loop, name="wcs-runtime", daemon=True)
         self._thread.start()
-        for component in self._components:
+        for component in [*self.equipment.components, *self._components]:
             component.start(self)
 
     def stop(self) -> None:
-        for component in reversed(self._components):
+        for component in reversed([*self.equipment.components, *self._components]):
             try:
                 component.stop()
             except Exception:
@@ -199,8 +211,13 @@ class Runtime:
         future.add_done_callback(queue_it)
         return future
 
+    @property
+    def sim(self) -> Any:
+        """The control plane (the name predates real equipment; `plane` says what it is)."""
+        return self.plane
+
     def call(self, fn: SimCall) -> Future[Any]:
-        """Run `fn(sim)` on the control thread; resolves after the tick's events are committed."""
+        """Run `fn(plane)` on the control thread; resolves after the tick's events are committed."""
         pending = _Pending(Future())
         self._inbox.put((fn, pending))
         return pending.future
@@ -341,7 +358,7 @@ class Runtime:
             return mine
         if task_id in self.timed.tasks:
             return self.timed.tasks[task_id]
-        tasks = getattr(self.sim, "tasks", None)
+        tasks = getattr(self.plane, "tasks", None)
         if isinstance(tasks, dict):
             return tasks.get(task_id)
         return None
@@ -354,7 +371,7 @@ class Runtime:
             except queue.Empty:
                 return done
             try:
-                value = fn(self.sim)
+                value = fn(self.plane)
                 if pending is not None:
                     pending.value = value
             except Exception as exc:  # handed back to the caller, who maps it to 404/409
@@ -367,29 +384,29 @@ class Runtime:
 
     def _loop(self) -> None:
         cfg = self.config
-        wall0, sim0 = time.monotonic(), self.now_s
+        self.clock.rebase(self.now_s)
         next_snapshot = 0.0
         while not self._stop.is_set():
             tick_start = time.monotonic()
             answered = self._drain_inbox()
-            target = sim0 + (tick_start - wall0) * cfg.speed if cfg.speed > 0 else float("inf")
+            target = self.clock.now_s()
             steps = 0
             budget_end = tick_start + cfg.max_step_wall_s
             try:
-                while self.sim.now_s < target and steps < cfg.max_steps_per_tick:
-                    self.sim.step()
+                while self.plane.now_s < target and steps < cfg.max_steps_per_tick:
+                    self.plane.step()
                     steps += 1
                     # Stay responsive: commands and the stop flag wait for the tick to end.
                     if self._stop.is_set() or time.monotonic() > budget_end:
                         break
             except Exception as exc:  # noqa: BLE001 - keep serving; shown in stats and the log
                 self._step_failed(exc)
-            self.now_s = float(self.sim.now_s)
+            self.now_s = float(self.plane.now_s)
             self.stats.ticks += 1
             self.stats.steps += steps
-            self.stats.lag_s = max(0.0, target - self.now_s) if cfg.speed > 0 else 0.0
+            self.stats.lag_s = max(0.0, target - self.now_s) if target < float("inf") else 0.0
             if self.stats.lag_s > 5.0:  # fell far behind: forget the debt rather than sprint
-                wall0, sim0 = tick_start, self.now_s
+                self.clock.rebase(self.now_s)
             self.timed.tick(self.now_s)
             for hook in self._tick_hooks:
                 hook(self.now_s)
@@ -434,14 +451,14 @@ class Runtime:
         return self._free_units.get(sku)
 
     def _take_snapshot(self) -> None:
-        inventory = getattr(self.sim, "inventory", None)
+        inventory = getattr(self.plane, "inventory", None)
         if inventory is not None and hasattr(inventory, "total_on_hand"):
             demand = getattr(inventory, "demand", {})
             self._free_units = {
                 sku: inventory.total_on_hand(sku) - demand.get(sku, 0)
                 for sku in getattr(inventory, "known_skus", ())
             }
-        snap = dict(self.sim.snapshot())
+        snap = dict(self.plane.snapshot())
         snap.setdefault("time_s", self.now_s)
         snap.setdefault("lanes", self.lane_control.lanes())
         if self.asrs is not None:
@@ -451,7 +468,7 @@ class Runtime:
                 snap[key] = part()
             except Exception:  # a failing part must not stop the live view
                 log.exception("snapshot part %r failed", key)
-        snap["speed"] = self.config.speed
+        snap["speed"] = self.clock.speed
         text = json.dumps(snap, default=str, separators=(",", ":"))
         with self._snapshot_lock:
             self._snapshot, self._snapshot_json = snap, text
@@ -466,10 +483,14 @@ def _resolve(answered: list[_Pending]) -> None:
             pending.future.set_result(pending.value)
 
 
-def _default_sim_factory(site: Site, **kwargs: Any) -> Any:
-    from sim.world import Simulation
-
-    return Simulation(site, **kwargs)
+def _clock_origin(store: Any) -> float:
+    """The wall clock's origin, kept in the store so time continues across restarts."""
+    stored = store.get_meta(CLOCK_ORIGIN_KEY)
+    if stored is not None:
+        return float(stored)
+    origin = time.time()
+    store.set_meta(CLOCK_ORIGIN_KEY, repr(origin)).result()
+    return origin
 
 
 __all__ = ["Component", "Runtime", "RuntimeConfig", "RuntimeStats", "task_fields"]

@@ -1,17 +1,18 @@
-"""Runtime component: the simulated sorter PLC (child process) and the PLC bridge beside the sim.
+"""Runtime component: the PLC bridge to one sorter PLC, beside the control plane.
 
-Threads: the bridge runs its own asyncio loop ("wcs-plc-bridge"); a supervisor thread
-("wcs-plc-supervisor") starts the child PLC, watches it and restarts it after it dies. Neither
-touches the runtime directly: the bridge publishes on a private bus whose events are queued and
-re-published on the runtime's bus by a tick hook (control thread), so the store recorder and
-every other subscriber only ever see the control thread. Bridge alarms become alarms of the
-runtime's registry (ids, ack, `/api/v1/alarms`).
+Threads: the bridge runs its own asyncio loop ("wcs-plc-bridge"). It never touches the runtime
+directly: the bridge publishes on a private bus whose events are queued and re-published on the
+runtime's bus by a tick hook (control thread), so the store recorder and every other subscriber
+only ever see the control thread. Bridge alarms become alarms of the runtime's registry (ids,
+ack, `/api/v1/alarms`).
 
-Sort plan: the sim PLC inducts items labelled with a fixed book of label groups (`demo_orders`
-of its `sim:` section, e.g. `D00042-00..02`). Each order that completes at a station takes the
-next label group (round robin): those barcodes now belong to that live order, so its items sort
-to one order lane. Labels of no live order are strays and go to the reject lane; when the book
-wraps, the oldest binding is dropped and its order releases its lane.
+The PLC is reached at the address of its config (or the plant file's); a simulated floor may
+hand in a `supervisor` that starts the PLC process first and reports its deaths (sim side).
+
+Sort plan: a simulated sorter PLC inducts items labelled with a fixed book of label groups. With
+a `label_book`, each order that completes at a station takes the next label group (round
+robin): those barcodes now belong to that live order, so its items sort to one order lane.
+Labels of no live order are strays and go to the reject lane.
 """
 
 from __future__ import annotations
@@ -20,16 +21,15 @@ import asyncio
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from fleet_manager.events import Event, EventBus
-from fleet_manager.sortation import LaneAssigner, SortPlan, demo_orders
+from fleet_manager.sortation import LaneAssigner, SortPlan
 from plc_bridge.config import PlcConfig, apply_site, load_plc_config
 from plc_bridge.lane_control import PlcLaneControl
 from plc_bridge.service import PlcBridgeService
-from sim.plc.process import READY_TIMEOUT_S, SimPlcProcess
-from sim.plc.sorter_physics import SimParams
 
 log = logging.getLogger(__name__)
 DEFAULT_PLC_CONFIG = Path(__file__).resolve().parents[2] / "config" / "plc" / "demo-sorter.yaml"
@@ -39,8 +39,17 @@ SEVERITY = {
     "plc_fault": "error",
     "plc_process_exited": "error",
 }  # everything else the bridge raises (exceptions, refused starts, per-item trouble): warning
-RESTART_AFTER_S = 3.0  # wall time before a dead simulated PLC is started again
 _STOP_PROMPTLY_S = 10.0
+
+
+class PlcSupervisor(Protocol):
+    """Starts the PLC before the bridge connects (a simulator's process) and reports its life."""
+
+    pid: int | None
+
+    def start(self, report: Callable[[Event], None]) -> tuple[str, int]: ...
+
+    def stop(self) -> None: ...
 
 
 class LabelBook:
@@ -70,57 +79,57 @@ class LabelBook:
 
 
 class PlcComponent:
-    """`runtime.add_component(PlcComponent(map_path))` before `runtime.start()`; replaces the
-    runtime's lane control with the PLC-backed one. `spawn_sim=False` connects to a PLC at the
-    config's address instead of starting the simulated one."""
+    """`runtime.add_component(PlcComponent(...))` before `runtime.start()`; replaces the
+    runtime's lane control with the PLC-backed one. The PLC is reached at `connection`
+    (transport/host/port/serial fields of plc_bridge.config.Connection) or, without it, at the
+    config file's address; a `supervisor` starts a simulated PLC first and gives its address."""
 
     def __init__(
         self,
-        map_path: str | Path,
         *,
         config_path: str | Path = DEFAULT_PLC_CONFIG,
-        workdir: Path | None = None,
-        spawn_sim: bool = True,
-        restart_after_s: float = RESTART_AFTER_S,
+        connection: dict[str, Any] | None = None,
+        supervisor: PlcSupervisor | None = None,
+        label_groups: dict[str, list[str]] | None = None,
+        name: str | None = None,
     ) -> None:
-        self.map_path = Path(map_path)
         self.config_path = Path(config_path)
-        self.workdir = workdir
-        self.spawn_sim = spawn_sim
-        self.restart_after_s = restart_after_s
+        self.connection = dict(connection or {})
+        self.supervisor = supervisor
+        self.name = name
         self.config: PlcConfig | None = None
         self.service: PlcBridgeService | None = None
         self.lane_control: PlcLaneControl | None = None
-        self.plc: SimPlcProcess | None = None
-        self.book = LabelBook({})
+        self.book = LabelBook(label_groups or {})
         self._inbox: queue.SimpleQueue[Event] = queue.SimpleQueue()
         self._alarm_ids: dict[str, list[str]] = {}  # bridge alarm code -> registry alarm ids
         self._runtime: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._threads: list[threading.Thread] = []
-        self._stopping = threading.Event()
-        self._started = threading.Event()
-        self._start_error: BaseException | None = None
+        self._thread: threading.Thread | None = None
 
     # --- life cycle (main thread) ---------------------------------------------------------
     def start(self, runtime: Any) -> None:
         self._runtime = runtime
         config = apply_site(load_plc_config(self.config_path), runtime.site)
-        if self.spawn_sim:
-            self._start_supervisor()
-            assert self.plc is not None
-            config = config.with_connection(transport="tcp", host="127.0.0.1", port=self.plc.port)
+        if self.name:
+            config = _renamed(config, self.name)
+        if self.connection:
+            config = config.with_connection(**self.connection)
+        if self.supervisor is not None:
+            host, port = self.supervisor.start(self._inbox.put)
+            config = config.with_connection(transport="tcp", host=host, port=port)
         self.config = config
         assert config.sorter is not None, f"{config.source}: no sorter"
-        params = SimParams.from_mapping(config.sim)
-        self.book = LabelBook(demo_orders(params.orders, params.seed))
         assigner = LaneAssigner(config.sorter.sorter.lanes, SortPlan())
         plc_bus = EventBus()
         plc_bus.subscribe(self._inbox.put)  # any thread -> control thread
         self.service = PlcBridgeService(config, plc_bus, assigner, clock=lambda: runtime.now_s)
         self.service.transport.add_listener(self._on_connection)
         self._loop = asyncio.new_event_loop()
-        self._spawn(self._loop.run_forever, "wcs-plc-bridge")
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="wcs-plc-bridge", daemon=True
+        )
+        self._thread.start()
         asyncio.run_coroutine_threadsafe(self.service.start(), self._loop).result(10)
         # Set before the first API call reaches the runtime; read only on the control thread.
         self.lane_control = PlcLaneControl(self.service)
@@ -130,7 +139,6 @@ class PlcComponent:
         runtime.add_tick_hook(self._tick)
 
     def stop(self) -> None:
-        self._stopping.set()
         loop, service = self._loop, self.service
         if loop is not None and service is not None and loop.is_running():
             try:
@@ -138,59 +146,12 @@ class PlcComponent:
             except Exception:  # stopping anyway
                 log.exception("PLC bridge did not stop cleanly")
             loop.call_soon_threadsafe(loop.stop)
-        for thread in self._threads:  # the supervisor first: it may be restarting the PLC
-            thread.join(_STOP_PROMPTLY_S + READY_TIMEOUT_S)
-        if self.plc is not None:
-            self.plc.stop()
+        if self._thread is not None:
+            self._thread.join(_STOP_PROMPTLY_S)
+        if self.supervisor is not None:
+            self.supervisor.stop()
         if loop is not None and not loop.is_running():
             loop.close()
-
-    def _spawn(self, target: Any, name: str) -> None:
-        thread = threading.Thread(target=target, name=name, daemon=True)
-        self._threads.append(thread)
-        thread.start()
-
-    # --- the child PLC (supervisor thread) ----
-    def _start_supervisor(self) -> None:
-        workdir = self.workdir
-        extra = ["--map", str(self.map_path)]
-        if workdir is not None:
-            workdir.mkdir(parents=True, exist_ok=True)
-            extra += ["--state-dir", str(workdir / "state"), "--events-file"]
-            extra += [str(workdir / "events.jsonl")]
-        self.plc = SimPlcProcess(
-            self.config_path,
-            extra=extra,
-            stderr_path=workdir / "sim-plc.stderr" if workdir else None,
-            detach=True,
-        )
-        self._spawn(self._supervise, "wcs-plc-supervisor")
-        self._started.wait()
-        if self._start_error is not None:
-            raise RuntimeError(f"cannot start the simulated PLC: {self._start_error}")
-
-    def _supervise(self) -> None:
-        plc = self.plc
-        assert plc is not None
-        try:
-            plc.start()
-        except Exception as exc:  # noqa: BLE001 - reported by start() on the main thread
-            self._start_error = exc
-        self._started.set()
-        if self._start_error is not None:
-            return
-        while not self._stopping.wait(0.2):
-            if plc.proc is None or plc.proc.poll() is None:
-                continue
-            code = plc.proc.returncode
-            self._inbox.put(Event("alarm", "process_exited", 0.0, {"exit_code": code}))
-            if self._stopping.wait(self.restart_after_s):
-                return
-            try:
-                plc.restart()
-                self._inbox.put(Event("alarm", "process_restarted", 0.0, {"pid": plc.proc.pid}))
-            except Exception as exc:  # noqa: BLE001 - tried again after the next pause
-                log.warning("simulated PLC did not restart: %s", exc)
 
     # --- bridge loop thread ----------------------------------------------------------------
     def _on_connection(self, connected: bool, _reason: str) -> None:
@@ -230,7 +191,7 @@ class PlcComponent:
                 self._runtime.bus.publish(Event(event.topic, event.kind, now_s, event.data))
 
     def _alarm(self, event: Event, now_s: float) -> None:
-        alarms = self._runtime.sim.alarms
+        alarms = self._runtime.plane.alarms
         data = dict(event.data)
         name = self.config.name if self.config else "plc"
         source = f"plc:{name}"
@@ -279,3 +240,10 @@ class PlcComponent:
             f"plc {state} {running} scanned {counters.get('scanned', 0)}"
             f" orders labelled {self.book.bound}"
         )
+
+
+def _renamed(config: PlcConfig, name: str) -> PlcConfig:
+    """The plant file names the PLC (alarm sources say `plc:<name>`)."""
+    from dataclasses import replace
+
+    return replace(config, name=name)

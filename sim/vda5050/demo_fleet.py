@@ -1,4 +1,4 @@
-"""Runtime component: simulated VDA 5050 vehicles (child process) on a throwaway MQTT broker.
+"""Demo component: simulated VDA 5050 vehicles (child process) on a throwaway MQTT broker.
 
 `wcs run --robots vda5050[:N]` starts a mosquitto broker on a free loopback port, one child
 process (`wcs sim-vda-robot`) hosting N vehicles placed on free aisle cells of the map, and the
@@ -22,33 +22,11 @@ from fleet_manager.robots.vda5050.adapter import Vda5050RobotAdapter
 from fleet_manager.robots.vda5050.broker import MosquittoBroker
 from fleet_manager.robots.vda5050.master import Vda5050Master
 from fleet_manager.robots.vda5050.sim_link import Vda5050Lockstep
+from fleet_manager.runtime.robots_option import free_start_nodes
 from fleet_manager.site.model import Site
 
 REPO = Path(__file__).resolve().parents[2]
-DEFAULT_COUNT = 4
 ONLINE_TIMEOUT_S = 20.0
-
-
-def parse_robots_option(text: str) -> int:
-    """`vda5050` -> DEFAULT_COUNT, `vda5050:N` -> N; ValueError naming the problem otherwise."""
-    kind, _, count = text.partition(":")
-    if kind != "vda5050":
-        raise ValueError(f"--robots {text!r}: only 'vda5050' or 'vda5050:N' is supported")
-    if not count:
-        return DEFAULT_COUNT
-    if not count.isdigit() or int(count) < 1:
-        raise ValueError(f"--robots {text!r}: N must be a whole number >= 1")
-    return int(count)
-
-
-def free_start_nodes(site: Site, count: int) -> list[int]:
-    """`count` aisle cells no site robot starts on, spread evenly over the map (deterministic)."""
-    used = {r.start for r in site.robots}
-    free = sorted(v for v, k in site.graph.nodes(data="kind") if k == "aisle" and v not in used)
-    if count > len(free):
-        raise ValueError(f"--robots: {count} VDA 5050 vehicles do not fit, {len(free)} free cells")
-    step = len(free) / count
-    return [free[int(i * step + step / 2)] for i in range(count)]
 
 
 class VdaFleet:
@@ -116,7 +94,7 @@ class VdaFleet:
         )
 
     def sim_factory(self, site: Site, **kwargs: Any) -> Any:
-        """Runtime(sim_factory=...): the Simulation with these vehicles as extra robots."""
+        """Equipment.build_plane: the Simulation with these vehicles as extra robots."""
         from sim.world import Simulation
 
         assert self.master is not None and self.link is not None, "call start_fleet() first"

@@ -1,4 +1,4 @@
-"""Order feed for `wcs run`: a steady stream of generated orders, entered like a WMS's.
+"""Order feed for the demo floor: a steady stream of generated orders, entered like a WMS's.
 
 Generated orders go through the same path as API orders (committed to the store first, then
 queued for the simulation), so they survive a restart and show in the API and event stream.
@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 from fleet_manager.store import OrderLineRecord, OrderRecord
+from sim.orders import OrderStream
 
 
 class OrderFeed:
@@ -25,8 +26,6 @@ class OrderFeed:
         self._stream: Any = None
 
     def start(self, runtime: Any) -> None:
-        from sim.orders import OrderStream
-
         self._runtime = runtime
         self._stream = OrderStream(runtime.site, self.seed, self.orders_per_h)
         # Arrivals are counted from now, not from sim time 0 of a previous run.

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from typing import Any
 
+from fleet_manager.asrs.pacing import WaitUntil
 from fleet_manager.asrs.rack import Rack
+from plc_bridge.crane_telegram import FAULT_TRAVEL_DRIVE
 from sim.crane.local import LocalCraneDriver
-from sim.crane.model import FaultPlan
-
-
-class WaitUntil:
-    """Awaited by the driver: whoever steps the coroutine resumes it once `due_s` has come."""
-
-    def __init__(self, due_s: float) -> None:
-        self.due_s = due_s
-
-    def __await__(self) -> Generator[WaitUntil, Any, None]:
-        yield self
+from sim.crane.model import FaultPlan, Phase
 
 
 class ClockedCraneDriver(LocalCraneDriver):
@@ -41,3 +33,11 @@ class ClockedCraneDriver(LocalCraneDriver):
         return {"crane_id": self.crane_id, "x_m": round(c.x_m, 3), "y_m": round(c.y_m, 3),
                 "state": c.state, "fault_code": c.fault_code, "load_on_forks": c.load_on_forks,
                 "load_id": c.load_id, "moves": c.moves_accepted}
+
+    def arm_fault(self, phase: str) -> dict[str, Any]:
+        """Fault halfway through `phase` of the next move (ValueError if already armed)."""
+        move = self.crane.moves_accepted + 1
+        if any(f.command == move for f in self.crane.faults):
+            raise ValueError(f"the crane is already armed to fault on move {move}")
+        self.crane.faults.append(FaultPlan(move, Phase(phase), FAULT_TRAVEL_DRIVE))
+        return {"move": move, "phase": phase, "fault_code": FAULT_TRAVEL_DRIVE}

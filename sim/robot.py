@@ -1,4 +1,4 @@
-"""SimulatedRobot: a RobotAdapter driven by the simulator's clock and grid kinematics."""
+"""SimulatedRobot: simulated equipment, a RobotAdapter driven by the simulated clock on the grid."""
 
 from __future__ import annotations
 

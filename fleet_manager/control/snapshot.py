@@ -1,4 +1,4 @@
-"""JSON-ready snapshot of a Simulation: robots, pods, stations and KPIs at the current time."""
+"""JSON-ready snapshot of the control plane: robots, pods, stations and KPIs at its current time."""
 
 from __future__ import annotations
 
@@ -7,16 +7,16 @@ from typing import TYPE_CHECKING, Any
 from fleet_manager.dispatch_state import Phase
 
 if TYPE_CHECKING:
-    from sim.world import Simulation
+    from fleet_manager.control.plane import ControlPlane
 
 PATH_AHEAD_CELLS = 8
 
 
-def _path_ahead(sim: Simulation, node: int, goal: int | None) -> list[list[float]]:
+def _path_ahead(plane: ControlPlane, node: int, goal: int | None) -> list[list[float]]:
     """Up to PATH_AHEAD_CELLS cells of a shortest path towards the goal, as [x_m, y_m] points."""
     if goal is None or goal == node:
         return []
-    d = sim.dispatcher
+    d = plane.dispatcher
     table = d.graph.distances_to(goal)
     out = []
     for _ in range(PATH_AHEAD_CELLS):
@@ -27,20 +27,20 @@ def _path_ahead(sim: Simulation, node: int, goal: int | None) -> list[list[float
         if table[nxt] >= table[node]:
             break
         node = nxt
-        out.append([round(v, 3) for v in sim.site.node_xy_m(node)])
+        out.append([round(v, 3) for v in plane.site.node_xy_m(node)])
         if node == goal:
             break
     return out
 
 
-def snapshot(sim: Simulation) -> dict[str, Any]:
-    d = sim.dispatcher
-    site = sim.site
+def snapshot(plane: ControlPlane) -> dict[str, Any]:
+    d = plane.dispatcher
+    site = plane.site
     robots = []
     xy: dict[str, tuple[float, float]] = {}
     for rid in d.robot_order:
         rec = d.robots[rid]
-        s = sim.robots[rid].status() if rid in sim.robots else rec.adapter.status()
+        s = rec.adapter.status()
         x, y = site.node_xy_m(s.node)
         xy[rid] = (x, y)
         state = "fault" if s.error else "paused" if s.paused else rec.phase.value
@@ -57,7 +57,8 @@ def snapshot(sim: Simulation) -> dict[str, Any]:
                 "paused": s.paused,
                 "error": s.error,
                 "out_of_service": rec.out_of_service,
-                "path_ahead": _path_ahead(sim, s.node, rec.goal),
+                "path_ahead": _path_ahead(plane, s.node, rec.goal),
+                "connection": getattr(rec.adapter, "connection", "ONLINE"),
             }
         )
     pods = []
@@ -94,9 +95,9 @@ def snapshot(sim: Simulation) -> dict[str, Any]:
             }
         )
     return {
-        "time_s": round(sim.now_s, 3),
+        "time_s": round(plane.now_s, 3),
         "robots": robots,
         "pods": pods,
         "stations": stations,
-        "kpis": sim.kpis(),
+        "kpis": plane.kpis(),
     }
