@@ -9,8 +9,7 @@ from typing import Any
 import numpy as np
 
 from fleet_manager.alarms import Alarm, AlarmRegistry
-from fleet_manager.dispatch import Dispatcher
-from fleet_manager.dispatch_state import CommandRejected, UnknownResource
+from fleet_manager.dispatch import CommandRejected, Dispatcher, UnknownResource
 from fleet_manager.domain import Order, Task
 from fleet_manager.events import EventBus
 from fleet_manager.inventory import IntakeError, ScanEvent
