@@ -15,7 +15,7 @@ import numpy as np
 
 from fleet_manager.alarms import Alarm
 from fleet_manager.control import ControlPlane
-from fleet_manager.dispatch_state import CommandRejected, UnknownResource
+from fleet_manager.dispatch import CommandRejected, UnknownResource
 from fleet_manager.domain import Order, Task
 from fleet_manager.events import EventBus
 from fleet_manager.inventory import IntakeError, ScanEvent

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from fleet_manager.dispatch_state import Phase
+from fleet_manager.dispatch import Phase
 from fleet_manager.domain import Order, OrderLine, OrderState, TaskKind, TaskState
 from fleet_manager.events import Event, EventBus
 from fleet_manager.site.loader import load_site

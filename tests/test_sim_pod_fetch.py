@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from fleet_manager.dispatch_state import CommandRejected, Phase
+from fleet_manager.dispatch import CommandRejected, Phase
 from fleet_manager.domain import Order, OrderLine, OrderState, Task, TaskKind, TaskState
 from fleet_manager.events import Event, EventBus
 from fleet_manager.inventory import IntakeError

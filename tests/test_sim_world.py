@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fleet_manager.dispatch_state import Phase
+from fleet_manager.dispatch import Phase
 from fleet_manager.domain import Order, OrderLine, OrderState, Task, TaskKind, TaskState
 from fleet_manager.events import EventBus
 from fleet_manager.inventory import IntakeError

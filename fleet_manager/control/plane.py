@@ -13,8 +13,15 @@ from collections.abc import Callable
 from typing import Any
 
 from fleet_manager.alarms import Alarm, AlarmRegistry
-from fleet_manager.dispatch import DispatchConfig, Dispatcher, Scanner, perfect_scanner
-from fleet_manager.dispatch_state import CommandRejected, RobotRecord, UnknownResource
+from fleet_manager.dispatch import (
+    CommandRejected,
+    DispatchConfig,
+    Dispatcher,
+    RobotRecord,
+    Scanner,
+    UnknownResource,
+    perfect_scanner,
+)
 from fleet_manager.domain import Order, Task
 from fleet_manager.events import EventBus
 from fleet_manager.robots.adapter import RobotAdapter
@@ -91,7 +98,7 @@ class ControlPlane:
         rec = RobotRecord(adapter, adapter.status())
         d.robots[adapter.id] = rec
         d.robot_order.append(adapter.id)
-        d.robot_event(rec, "joined", node=rec.status.node)
+        d.events.robot_event(rec, "joined", node=rec.status.node)
         return rec
 
     # ---- commands (control thread) ---------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fleet_manager.dispatch_state import Phase
+from fleet_manager.dispatch import Phase
 
 if TYPE_CHECKING:
     from fleet_manager.control.plane import ControlPlane

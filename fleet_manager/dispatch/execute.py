@@ -2,111 +2,77 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import Any
 
-from fleet_manager.allocation import TaskView, needs_charge
-from fleet_manager.dispatch_service import StationService
-from fleet_manager.dispatch_state import Phase, RobotRecord
-from fleet_manager.domain import Task, TaskKind, TaskState
+from fleet_manager.allocation import needs_charge
+from fleet_manager.dispatch.events import FETCH_KINDS, Events
+from fleet_manager.dispatch.records import Phase, RobotRecord
+from fleet_manager.dispatch.state import FloorState
+from fleet_manager.dispatch.station_service import StationService
+from fleet_manager.domain import PodId, Task, TaskKind, TaskState
 from fleet_manager.robots.adapter import CommandRejected
-
-if TYPE_CHECKING:
-    from fleet_manager.dispatch import Dispatcher
-
-FETCH_KINDS = (TaskKind.POD_FETCH, TaskKind.REPLENISH)
-ROBOT_KINDS = (*FETCH_KINDS, TaskKind.CHARGE, TaskKind.PARK)
 
 
 class Executor:
-    """Moves each robot through the phases of its task; one instance per dispatcher."""
+    """Moves each robot through the phases of its task; one instance per dispatcher.
 
-    def __init__(self, d: Dispatcher):
-        self.d = d
-        self.service = StationService(d)
+    `service` runs the station visit; `pod_released(pod)` tells the G2P planner a pod is free.
+    """
+
+    def __init__(
+        self,
+        floor: FloorState,
+        events: Events,
+        service: StationService,
+        pod_released: Callable[[PodId], None],
+    ):
+        self.floor = floor
+        self.events = events
+        self.service = service
+        self.pod_released = pod_released
         self._battery_ticks = 0
-
-    # ---- allocation helpers -------------------------------------------------------------------
-    def robot_task(self, task: Task) -> bool:
-        # A presentation becomes allocatable once admitted to its station's queue.
-        return task.kind in ROBOT_KINDS and task.payload.get("admitted", True) is not False
-
-    def station_waits(self) -> dict[str, float]:
-        """Expected queueing at each station: service time of the pods already on their way."""
-        d = self.d
-        waits = {}
-        for sid, st in d.stations.items():
-            busy = [d.tasks[t] for t in st.inbound if d.tasks[t].state != TaskState.QUEUED]
-            waits[sid] = sum(t.payload.get("service_s", 0.0) for t in busy)
-        return waits
-
-    def task_view(self, task: Task, waits: dict[str, float]) -> TaskView:
-        d = self.d
-        p = task.payload
-        if task.kind in FETCH_KINDS:
-            bonus = (
-                d.config.age_weight * (d.now_s - task.created_s)
-                + d.config.priority_weight_s * task.priority
-            )
-            return TaskView(
-                task.id,
-                p["pickup"],
-                p["end"],
-                p["work_cells"],
-                p["service_s"],
-                waits.get(p["station"], 0.0),
-                bonus,
-            )
-        if task.kind == TaskKind.PARK:
-            spots = (
-                [p["spot"]] if p.get("spot") else [s for s, u in d.park_user.items() if u is None]
-            )
-            node = d.site.parking[spots[0]].node if spots else 0
-        else:
-            free = [c for c, u in d.charger_user.items() if u is None]
-            node = d.site.chargers[free[0]].node if free else 0
-        return TaskView(task.id, node, node)
 
     def start(self, rec: RobotRecord, task: Task) -> bool:
         """Assign `task` to `rec` and set its first goal; False when it cannot start now."""
-        d = self.d
+        f = self.floor
         p = task.payload
         if rec.park_id is not None:  # leaving its parking spot (or re-parking elsewhere)
-            d.park_user[rec.park_id] = None
+            f.park_user[rec.park_id] = None
             rec.park_id = None
         if task.kind in FETCH_KINDS:
             rec.phase, rec.pod_id, rec.station_id = Phase.TO_POD, p["pod"], p["station"]
-            slot = d.pods[p["pod"]].slot
+            slot = f.pods[p["pod"]].slot
             assert slot is not None, f"pod {p['pod']} of queued task {task.id} is not in storage"
-            rec.goal = d.site.slots[slot].node
+            rec.goal = f.site.slots[slot].node
         elif task.kind == TaskKind.CHARGE:
             charger = self._free_charger(rec)
             if charger is None:
                 return False
-            d.charger_user[charger] = rec.id
+            f.charger_user[charger] = rec.id
             rec.phase, rec.charger_id, rec.goal = (
                 Phase.TO_CHARGER,
                 charger,
-                d.site.chargers[charger].node,
+                f.site.chargers[charger].node,
             )
         elif task.kind == TaskKind.PARK:
             spot = p.get("spot") or self._free_spot(rec)
-            if spot is None or d.park_user.get(spot) not in (None, rec.id):
+            if spot is None or f.park_user.get(spot) not in (None, rec.id):
                 return False  # no free spot (or the asked one is taken): wait
-            d.park_user[spot] = rec.id
-            rec.phase, rec.park_id, rec.goal = Phase.TO_PARK, spot, d.site.parking[spot].node
+            f.park_user[spot] = rec.id
+            rec.phase, rec.park_id, rec.goal = Phase.TO_PARK, spot, f.site.parking[spot].node
         else:
             return False
         rec.task_id = task.id
-        d.transition(task, TaskState.ASSIGNED, "allocated", rec.id)
-        d.robot_event(rec, "assigned")
+        self.events.transition(task, TaskState.ASSIGNED, "allocated", rec.id)
+        self.events.robot_event(rec, "assigned")
         return True
 
     def _free_charger(self, rec: RobotRecord) -> str | None:
-        return self._nearest_free(self.d.charger_user, self.d.site.chargers, rec)
+        return self._nearest_free(self.floor.charger_user, self.floor.site.chargers, rec)
 
     def _free_spot(self, rec: RobotRecord) -> str | None:
-        return self._nearest_free(self.d.park_user, self.d.site.parking, rec)
+        return self._nearest_free(self.floor.park_user, self.floor.site.parking, rec)
 
     def _nearest_free(
         self, users: Mapping[str, str | None], places: Mapping[str, Any], rec: RobotRecord
@@ -117,46 +83,46 @@ class Executor:
             return None
         return min(
             free,
-            key=lambda k: (self.d.graph.distances_to(places[k].node)[rec.status.node], k),
+            key=lambda k: (self.floor.graph.distances_to(places[k].node)[rec.status.node], k),
         )
 
     # ---- per tick ------------------------------------------------------------------------------
     def check_faults(self) -> None:
-        for rec in self.d.robots.values():
+        for rec in self.floor.robots.values():
             s = rec.status
             faulted = s.error is not None or not s.online
             if faulted and rec.fault_alarm_id is None:
                 code = s.error or "offline"
-                alarm = self.d.alarms.raise_alarm(
+                alarm = self.floor.alarms.raise_alarm(
                     f"robot:{rec.id}", code, "error", f"robot {rec.id} stopped: {code}"
                 )
                 rec.fault_alarm_id = alarm.id
-                self.d.robot_event(rec, "fault", code=code)
+                self.events.robot_event(rec, "fault", code=code)
                 if not s.online:
                     self._offline(rec)
             elif not faulted and rec.fault_alarm_id is not None:
-                self.d.alarms.clear(rec.fault_alarm_id)
+                self.floor.alarms.clear(rec.fault_alarm_id)
                 rec.fault_alarm_id = None
-                self.d.robot_event(rec, "recovered")
+                self.events.robot_event(rec, "recovered")
 
     def battery(self) -> None:
         """Insert a charge task for every idle robot below the charge threshold."""
-        d = self.d
+        f = self.floor
         self._battery_ticks += 1
         if self._battery_ticks % 4:
             return  # state of charge moves slowly: checking every 4th tick is plenty
-        pending = {t.payload.get("robot") for t in d.queued.values() if t.kind == TaskKind.CHARGE}
-        for rec in d.robots.values():
+        pending = {t.payload.get("robot") for t in f.queued.values() if t.kind == TaskKind.CHARGE}
+        for rec in f.robots.values():
             if (
                 rec.can_take_work
                 and rec.id not in pending
-                and needs_charge(rec.status.battery_soc, d.site.robot_model)
-                and d.site.chargers
+                and needs_charge(rec.status.battery_soc, f.site.robot_model)
+                and f.site.chargers
             ):
-                d.new_task(TaskKind.CHARGE, {"robot": rec.id}, priority=10)
+                self.events.new_task(TaskKind.CHARGE, {"robot": rec.id}, priority=10)
 
     def progress(self, dt_s: float) -> None:
-        for rec in self.d.robots.values():
+        for rec in self.floor.robots.values():
             s = rec.status
             if rec.phase == Phase.SERVICE:
                 if not s.busy and not s.paused:
@@ -166,7 +132,7 @@ class Executor:
                         rec.status = rec.adapter.status()
                 continue
             if rec.phase == Phase.CHARGING:
-                if s.battery_soc >= self.d.site.robot_model.charge_target:
+                if s.battery_soc >= self.floor.site.robot_model.charge_target:
                     self._finish_charge(rec)
                     rec.status = rec.adapter.status()
                 continue
@@ -177,74 +143,74 @@ class Executor:
                 rec.status = rec.adapter.status()  # lifts and set-downs make the robot busy
 
     def _arrive(self, rec: RobotRecord) -> None:
-        d = self.d
-        task = d.tasks.get(rec.task_id) if rec.task_id else None
+        f = self.floor
+        task = f.tasks.get(rec.task_id) if rec.task_id else None
         try:
             if rec.phase == Phase.TO_POD and task is not None:
-                pod = d.pods[rec.pod_id]
+                pod = f.pods[rec.pod_id]
                 rec.adapter.lift_pod(pod.id)
-                d.slot_pod.pop(pod.slot, None)
+                f.slot_pod.pop(pod.slot, None)
                 pod.slot, pod.carried_by = None, rec.id
-                d.transition(task, TaskState.ACTIVE, "pod lifted", rec.id)
-                rec.phase, rec.goal = Phase.TO_STATION, d.site.stations[rec.station_id].node
+                self.events.transition(task, TaskState.ACTIVE, "pod lifted", rec.id)
+                rec.phase, rec.goal = Phase.TO_STATION, f.site.stations[rec.station_id].node
             elif rec.phase == Phase.TO_STATION:
                 self.service.begin(rec)
             elif rec.phase == Phase.TO_SLOT:
                 self._set_down(rec)
             elif rec.phase == Phase.TO_CHARGER and task is not None:
                 rec.adapter.start_charging()
-                d.transition(task, TaskState.ACTIVE, "charging", rec.id)
+                self.events.transition(task, TaskState.ACTIVE, "charging", rec.id)
                 rec.phase = Phase.CHARGING
             elif rec.phase == Phase.TO_PARK and task is not None:
-                d.transition(task, TaskState.ACTIVE, "parking", rec.id)
-                d.transition(task, TaskState.DONE, "parked", rec.id)
+                self.events.transition(task, TaskState.ACTIVE, "parking", rec.id)
+                self.events.transition(task, TaskState.DONE, "parked", rec.id)
                 self.make_idle(rec, parked=True)
         except CommandRejected as exc:
-            d.robot_event(rec, "command_rejected", message=str(exc))
+            self.events.robot_event(rec, "command_rejected", message=str(exc))
 
     def _set_down(self, rec: RobotRecord) -> None:
-        d = self.d
-        pod = d.pods[rec.pod_id]
+        f = self.floor
+        pod = f.pods[rec.pod_id]
         rec.adapter.set_down_pod()
-        d.slot_reserved.discard(rec.slot_id)
-        d.slot_pod[rec.slot_id] = pod.id
+        f.slot_reserved.discard(rec.slot_id)
+        f.slot_pod[rec.slot_id] = pod.id
         pod.slot, pod.carried_by, pod.task_id = rec.slot_id, None, None
-        task = d.tasks.get(rec.task_id) if rec.task_id else None
+        task = f.tasks.get(rec.task_id) if rec.task_id else None
         if task is not None and not task.is_terminal:
-            d.transition(task, TaskState.DONE, "pod returned", rec.id)
+            self.events.transition(task, TaskState.DONE, "pod returned", rec.id)
         self.make_idle(rec)
-        d.g2p.pod_released(pod.id)
+        self.pod_released(pod.id)
 
     def _finish_charge(self, rec: RobotRecord) -> None:
-        d = self.d
+        f = self.floor
         rec.adapter.stop_charging()
-        task = d.tasks.get(rec.task_id) if rec.task_id else None
+        task = f.tasks.get(rec.task_id) if rec.task_id else None
         if task is not None and not task.is_terminal:
-            d.transition(task, TaskState.DONE, "charged", rec.id)
+            self.events.transition(task, TaskState.DONE, "charged", rec.id)
         self.make_idle(rec)
 
     def make_idle(self, rec: RobotRecord, *, parked: bool = False) -> None:
         """Back to idle; a robot that just parked keeps its spot until its next task."""
-        d = self.d
+        f = self.floor
         if rec.charger_id is not None:
-            d.charger_user[rec.charger_id] = None
+            f.charger_user[rec.charger_id] = None
         if rec.park_id is not None and not parked:
-            d.park_user[rec.park_id] = None
+            f.park_user[rec.park_id] = None
             rec.park_id = None
         rec.phase, rec.task_id, rec.goal = Phase.IDLE, None, None
         rec.pod_id = rec.slot_id = rec.station_id = rec.charger_id = None
-        d.robot_event(rec, "idle")
+        self.events.robot_event(rec, "idle")
 
     def _offline(self, rec: RobotRecord) -> None:
         """A robot dropped off its link: hand back what it has not started; a pod on board
         cannot move without it, so that task stays and is escalated instead."""
-        d = self.d
+        f = self.floor
         if rec.task_id is None:
             return
         if rec.phase in (Phase.TO_POD, Phase.TO_CHARGER, Phase.CHARGING, Phase.TO_PARK):
             self.release(rec, f"robot {rec.id} went offline")
             return
-        d.alarms.raise_alarm(
+        f.alarms.raise_alarm(
             f"task:{rec.task_id}",
             "robot_offline_with_pod",
             "critical",
@@ -255,16 +221,16 @@ class Executor:
     # ---- hand back ------------------------------------------------------------------------------
     def release(self, rec: RobotRecord, reason: str) -> None:
         """Take the robot off its task before the pod is lifted: the task goes back to the queue."""
-        d = self.d
-        task = d.tasks.get(rec.task_id) if rec.task_id else None
+        f = self.floor
+        task = f.tasks.get(rec.task_id) if rec.task_id else None
         if rec.status.charging:
             try:
                 rec.adapter.stop_charging()
             except CommandRejected as exc:  # e.g. a dead link: the task is handed back anyway
-                d.robot_event(rec, "command_rejected", message=str(exc))
+                self.events.robot_event(rec, "command_rejected", message=str(exc))
         if task is not None and not task.is_terminal:
-            d.transition(task, TaskState.QUEUED, reason)
+            self.events.transition(task, TaskState.QUEUED, reason)
         if rec.park_id is not None:
-            d.park_user[rec.park_id] = None
+            f.park_user[rec.park_id] = None
             rec.park_id = None
         self.make_idle(rec)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from fleet_manager.dispatch_present import is_presentation
-from fleet_manager.dispatch_state import CommandRejected, Phase, RobotRecord, UnknownResource
+from fleet_manager.dispatch.events import Events
+from fleet_manager.dispatch.execute import Executor
+from fleet_manager.dispatch.g2p import G2PPlanner
+from fleet_manager.dispatch.present import Presentations, is_presentation
+from fleet_manager.dispatch.records import CommandRejected, Phase, RobotRecord, UnknownResource
+from fleet_manager.dispatch.state import FloorState
 from fleet_manager.domain import Order, OrderState, Task, TaskKind, TaskState
 from fleet_manager.inventory import IntakeError
-
-if TYPE_CHECKING:
-    from fleet_manager.dispatch import Dispatcher
 
 ROBOT_COMMANDS = ("pause", "resume", "charge", "park", "out_of_service", "in_service")
 MANUAL_KINDS = (TaskKind.PARK, TaskKind.CHARGE, TaskKind.EXCEPTION, TaskKind.POD_FETCH)
@@ -18,36 +17,50 @@ _CLOSED = (OrderState.DONE, OrderState.CANCELLED, OrderState.FAILED)
 
 
 class Commands:
-    """Mixin for Dispatcher: every method validates fully before it changes anything."""
+    """Commands from outside (API, operator): each validates fully before it changes anything."""
+
+    def __init__(
+        self,
+        floor: FloorState,
+        events: Events,
+        planner: G2PPlanner,
+        present: Presentations,
+        executor: Executor,
+    ):
+        self.floor = floor
+        self.events = events
+        self.g2p = planner
+        self.present = present
+        self.exec = executor
 
     # ---- orders ---------------------------------------------------------------------------------
-    def submit_order(self: Dispatcher, order: Order) -> None:
+    def submit_order(self, order: Order) -> None:
         if not isinstance(order.id, str) or not order.id:
             raise IntakeError("id", "an order needs a non-empty string id")
-        if order.id in self.orders:
+        if order.id in self.floor.orders:
             raise IntakeError("id", f"order {order.id!r} already exists")
         if not isinstance(order.priority, int):
             raise IntakeError("priority", f"must be an integer, got {order.priority!r}")
         if any(line.picked != 0 for line in order.lines):
             raise IntakeError("lines", "a new order cannot have picked units")
-        self.inventory.check_order(order)
+        self.floor.inventory.check_order(order)
         order.state, order.station_id = OrderState.OPEN, None
-        self.orders[order.id] = order
-        self.inventory.commit_demand(order)
+        self.floor.orders[order.id] = order
+        self.floor.inventory.commit_demand(order)
         self.g2p.pending.append(order.id)
-        self.order_event(
+        self.events.order_event(
             order,
             "accepted",
             lines=[{"sku": ln.sku, "quantity": ln.quantity} for ln in order.lines],
         )
 
-    def _order(self: Dispatcher, order_id: str) -> Order:
-        order = self.orders.get(order_id)
+    def _order(self, order_id: str) -> Order:
+        order = self.floor.orders.get(order_id)
         if order is None:
             raise UnknownResource(f"unknown order id {order_id!r}")
         return order
 
-    def cancel_order(self: Dispatcher, order_id: str) -> None:
+    def cancel_order(self, order_id: str) -> None:
         order = self._order(order_id)
         if order.state in _CLOSED:
             raise CommandRejected(
@@ -56,12 +69,12 @@ class Commands:
         order.state = OrderState.CANCELLED
         if order_id in self.g2p.pending:
             self.g2p.pending.remove(order_id)
-        if order.station_id and order_id in self.stations[order.station_id].order_ids:
-            self.stations[order.station_id].order_ids.remove(order_id)
-            self.stations[order.station_id].dirty = True
+        if order.station_id and order_id in self.floor.stations[order.station_id].order_ids:
+            self.floor.stations[order.station_id].order_ids.remove(order_id)
+            self.floor.stations[order.station_id].dirty = True
         for line in order.lines:
-            self.inventory.release_demand(line.sku, line.open_quantity)
-        for task in list(self.tasks.values()):
+            self.floor.inventory.release_demand(line.sku, line.open_quantity)
+        for task in list(self.floor.tasks.values()):
             if (
                 task.kind == TaskKind.POD_FETCH
                 and not task.is_terminal
@@ -69,25 +82,25 @@ class Commands:
                 and not is_presentation(task)  # holds no order lines: not the order's trip
             ):
                 self._drop_picks(task, order_id)
-        self.order_event(order, "cancelled")
+        self.events.order_event(order, "cancelled")
 
-    def _drop_picks(self: Dispatcher, task: Task, order_id: str) -> None:
+    def _drop_picks(self, task: Task, order_id: str) -> None:
         """Release a cancelled order's reservations from a fetch that has not been picked yet."""
-        rec = self.robots.get(task.resource_id) if task.resource_id else None
+        rec = self.floor.robots.get(task.resource_id) if task.resource_id else None
         if rec is not None and rec.phase == Phase.SERVICE:
             return  # being picked now: the service skips cancelled orders' lines
         keep = []
         for p in task.payload["picks"]:
             if p["order"] == order_id:
-                self.inventory.release(task.payload["pod"], p["sku"], p["qty"])
-                self.line_reserved[(p["order"], p["line"])] -= p["qty"]
+                self.floor.inventory.release(task.payload["pod"], p["sku"], p["qty"])
+                self.floor.line_reserved[(p["order"], p["line"])] -= p["qty"]
             else:
                 keep.append(p)
         task.payload["picks"] = keep
         if not keep and not task.payload.get("restock") and task.state != TaskState.ACTIVE:
             self.cancel_task(task.id)
 
-    def set_order_priority(self: Dispatcher, order_id: str, priority: int) -> None:
+    def set_order_priority(self, order_id: str, priority: int) -> None:
         order = self._order(order_id)
         if not isinstance(priority, int) or isinstance(priority, bool):
             raise IntakeError("priority", f"must be an integer, got {priority!r}")
@@ -96,16 +109,16 @@ class Commands:
                 f"order {order_id}: cannot change priority, it is {order.state.value}"
             )
         order.priority = priority
-        for task in self.tasks.values():
+        for task in self.floor.tasks.values():
             if not task.is_terminal and any(
                 p.get("order") == order_id for p in task.payload.get("picks", [])
             ):
                 task.priority = max(task.priority, priority)
-        self.order_event(order, "priority")
+        self.events.order_event(order, "priority")
 
     # ---- tasks ----------------------------------------------------------------------------------
-    def submit_task(self: Dispatcher, task: Task) -> None:
-        if task.id in self.tasks:
+    def submit_task(self, task: Task) -> None:
+        if task.id in self.floor.tasks:
             raise IntakeError("id", f"task {task.id!r} already exists")
         if task.kind not in MANUAL_KINDS:
             raise IntakeError(
@@ -116,30 +129,29 @@ class Commands:
         if task.state != TaskState.QUEUED:
             raise IntakeError("state", "a submitted task must be queued")
         robot = task.payload.get("robot")
-        if robot is not None and robot not in self.robots:
+        if robot is not None and robot not in self.floor.robots:
             raise IntakeError("payload.robot", f"unknown robot id {robot!r}")
         spot = task.payload.get("spot")
-        if spot is not None and spot not in self.site.parking:
+        if spot is not None and spot not in self.floor.site.parking:
             raise IntakeError("payload.spot", f"unknown parking spot {spot!r}")
-        if task.kind == TaskKind.CHARGE and not self.site.chargers:
+        if task.kind == TaskKind.CHARGE and not self.floor.site.chargers:
             raise IntakeError("kind", "the site has no chargers")
-        if task.kind == TaskKind.PARK and not self.site.parking:
+        if task.kind == TaskKind.PARK and not self.floor.site.parking:
             raise IntakeError("kind", "the site has no parking spots")
         if task.kind == TaskKind.POD_FETCH:
             self.present.accept(task)  # checks pod, station, hold_s first; then claims the pod
-            return
-        self.add_task(task)
+        self.events.add_task(task)
 
-    def cancel_task(self: Dispatcher, task_id: str) -> None:
-        task = self.tasks.get(task_id)
+    def cancel_task(self, task_id: str) -> None:
+        task = self.floor.tasks.get(task_id)
         if task is None:
             raise UnknownResource(f"unknown task id {task_id!r}")
         if task.is_terminal:
             raise CommandRejected(
                 f"task {task_id}: cannot cancel, it is already {task.state.value}"
             )
-        rec = self.robots.get(task.resource_id) if task.resource_id else None
-        pod = self.pods.get(task.payload.get("pod", ""))
+        rec = self.floor.robots.get(task.resource_id) if task.resource_id else None
+        pod = self.floor.pods.get(task.payload.get("pod", ""))
         if (
             task.kind in (TaskKind.POD_FETCH, TaskKind.REPLENISH)
             and pod is not None
@@ -150,17 +162,17 @@ class Commands:
             )
         if task.kind in (TaskKind.POD_FETCH, TaskKind.REPLENISH) and pod is not None:
             for p in task.payload.get("picks", []):
-                self.inventory.release(pod.id, p["sku"], p["qty"])
-                self.line_reserved[(p["order"], p["line"])] -= p["qty"]
-                st = self.stations.get(task.payload["station"])
+                self.floor.inventory.release(pod.id, p["sku"], p["qty"])
+                self.floor.line_reserved[(p["order"], p["line"])] -= p["qty"]
+                st = self.floor.stations.get(task.payload["station"])
                 if st is not None:
                     st.dirty = True
             task.payload["picks"] = []
             pod.task_id = None
-            self.stations[task.payload["station"]].inbound.discard(task.id)
+            self.floor.stations[task.payload["station"]].inbound.discard(task.id)
             self.present.withdraw(task)
             self.g2p.pod_released(pod.id)  # a starved station may want this pod now
-        self.transition(task, TaskState.CANCELLED, "cancelled by request")
+        self.events.transition(task, TaskState.CANCELLED, "cancelled by request")
         if rec is not None and rec.task_id == task_id:
             if rec.status.charging:
                 rec.adapter.stop_charging()
@@ -168,13 +180,13 @@ class Commands:
             rec.status = rec.adapter.status()
 
     # ---- robots ---------------------------------------------------------------------------------
-    def robot(self: Dispatcher, robot_id: str) -> RobotRecord:
-        rec = self.robots.get(robot_id)
+    def robot(self, robot_id: str) -> RobotRecord:
+        rec = self.floor.robots.get(robot_id)
         if rec is None:
             raise UnknownResource(f"unknown robot id {robot_id!r}")
         return rec
 
-    def command_robot(self: Dispatcher, robot_id: str, command: str) -> None:
+    def command_robot(self, robot_id: str, command: str) -> None:
         if command not in ROBOT_COMMANDS:
             raise CommandRejected(
                 f"robot {robot_id}: unknown command {command!r}; "
@@ -202,12 +214,12 @@ class Commands:
                     f"robot {robot_id}: cannot {command}, robot is out of service"
                 )
             kind = TaskKind.CHARGE if command == "charge" else TaskKind.PARK
-            if kind == TaskKind.CHARGE and not self.site.chargers:
+            if kind == TaskKind.CHARGE and not self.floor.site.chargers:
                 raise CommandRejected(f"robot {robot_id}: cannot charge, the site has no chargers")
-            if kind == TaskKind.PARK and not self.site.parking:
+            if kind == TaskKind.PARK and not self.floor.site.parking:
                 raise CommandRejected(
                     f"robot {robot_id}: cannot park, the site has no parking spots"
                 )
-            self.new_task(kind, {"robot": robot_id}, priority=20)
+            self.events.new_task(kind, {"robot": robot_id}, priority=20)
         rec.status = rec.adapter.status()
-        self.robot_event(rec, command)
+        self.events.robot_event(rec, command)

@@ -3,77 +3,68 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from fleet_manager.dispatch_state import RobotRecord, StationState
+from fleet_manager.dispatch.events import Events
+from fleet_manager.dispatch.records import RobotRecord, StationState
+from fleet_manager.dispatch.state import FloorState
+from fleet_manager.dispatch.trips import Trips
 from fleet_manager.domain import NodeId, OrderState, PodId, Sku, SlotId, Task, TaskKind, TaskState
-from fleet_manager.g2p import G2PContext, PodView, StationView
-from fleet_manager.g2p.pod_return import SlotTable, derive_zones
+from fleet_manager.g2p import G2PConfig, G2PContext, PodView, StationView
 from fleet_manager.g2p.replenish import ReorderPoint, putaway_pod
-
-if TYPE_CHECKING:
-    from fleet_manager.dispatch import Dispatcher
 
 
 class G2PPlanner:
-    """Runs the configured G2P policies against the dispatcher's live state."""
+    """Runs the configured G2P policies against the floor; creates fetch and restock tasks."""
 
-    def __init__(self, d: Dispatcher):
-        self.d = d
-        self.cfg = d.config.g2p
+    def __init__(
+        self,
+        floor: FloorState,
+        trips: Trips,
+        events: Events,
+        cfg: G2PConfig,
+        rng: np.random.Generator,
+    ):
+        self.floor = floor
+        self.trips = trips
+        self.events = events
+        self.cfg = cfg
         self.order_policy, self.pod_policy, self.return_policy = self.cfg.policies()
-        self._tables: dict[NodeId, np.ndarray] = {}
-        self.ctx = G2PContext(self.dist_to, np.random.default_rng(d.rng.integers(2**31)))
+        self.ctx = G2PContext(trips.dist_to, rng)
         self.pending: list[str] = []  # accepted orders waiting for a station
         self.returns: list[tuple[Sku, int]] = []  # customer returns waiting for put-away
-        site = d.site
-        nodes = {s: slot.node for s, slot in site.slots.items()}
-        station_nodes = [s.node for s in site.stations.values()]
-        if station_nodes:
-            near = np.min(np.stack([self.dist_to(n) for n in station_nodes]), axis=0)
-            to_station = {s: float(near[n]) for s, n in nodes.items()}
-        else:
-            to_station = dict.fromkeys(nodes, 0.0)
-        zones = derive_zones(to_station, {s: slot.zone for s, slot in site.slots.items()})
-        self.slots = SlotTable(nodes, zones, to_station)
+        site = floor.site
         self.reorder = ReorderPoint(
             self.cfg.reorder_point_units, {p.id: dict(p.inventory) for p in site.pods.values()}
         )
         self.capacity = {p.id: p.capacity_units for p in site.pods.values()}
 
-    def dist_to(self, node: NodeId) -> np.ndarray:
-        table = self._tables.get(node)
-        if table is None:
-            table = self._tables[node] = self.d.graph.distances_to(node)
-        return table
-
     # ---- per tick -------------------------------------------------------------------------------
     def plan(self) -> None:
-        self.ctx.now_s = self.d.now_s
-        self.d.present.admit()  # submitted presentations first: they waited for room too
+        self.ctx.now_s = self.floor.now_s
         if self.pending:
             self._assign_orders()
         if self.returns:
             self._putaway()
-        for station in self.d.stations.values():
+        for station in self.floor.stations.values():
             if station.dirty:
                 self._fetch(station)
 
     def pod_released(self, pod_id: PodId) -> None:
-        for station in self.d.stations.values():
+        for station in self.floor.stations.values():
             if station.starved:
                 station.dirty = True
 
     def _views(self) -> list[StationView]:
-        d = self.d
+        f = self.floor
         views = []
-        for st in d.stations.values():
+        for st in f.stations.values():
             skus = {
                 line.sku
                 for oid in st.order_ids
-                for line in d.orders[oid].lines
+                for line in f.orders[oid].lines
                 if line.open_quantity > 0
             }
             views.append(
@@ -90,34 +81,34 @@ class G2PPlanner:
         return views
 
     def _assign_orders(self) -> None:
-        d = self.d
+        f = self.floor
         cfg = self.cfg
         if not any(
             len(st.order_ids) < cfg.order_slots_per_station
             and len(st.inbound) < cfg.max_inbound_per_station
-            for st in d.stations.values()
+            for st in f.stations.values()
         ):
             return  # every station is full or over its queue limit: nothing can be assigned
         waiting = sorted(
-            (d.orders[o] for o in self.pending), key=lambda o: (-o.priority, o.created_s, o.id)
+            (f.orders[o] for o in self.pending), key=lambda o: (-o.priority, o.created_s, o.id)
         )
         for oid, sid in self.order_policy.assign(waiting, self._views(), self.ctx):
-            order = d.orders[oid]
+            order = f.orders[oid]
             self.pending.remove(oid)
             order.station_id, order.state = sid, OrderState.IN_PROGRESS
-            d.stations[sid].order_ids.append(oid)
-            d.stations[sid].dirty = True
-            d.order_event(order, "assigned")
+            f.stations[sid].order_ids.append(oid)
+            f.stations[sid].dirty = True
+            self.events.order_event(order, "assigned")
 
     # ---- pods to fetch --------------------------------------------------------------------------
     def _fetch(self, st: StationState) -> None:
-        d = self.d
+        f = self.floor
         st.dirty = False
         lines: list[tuple[str, int, Sku, int]] = []
         demand: dict[Sku, int] = defaultdict(int)
         for oid in st.order_ids:
-            for i, line in enumerate(d.orders[oid].lines):
-                free = line.open_quantity - d.line_reserved.get((oid, i), 0)
+            for i, line in enumerate(f.orders[oid].lines):
+                free = line.open_quantity - f.line_reserved.get((oid, i), 0)
                 if free > 0:
                     lines.append((oid, i, line.sku, free))
                     demand[line.sku] += free
@@ -125,18 +116,18 @@ class G2PPlanner:
         if not demand or room <= 0:
             st.starved = False
             return
-        inv = d.inventory
+        inv = f.inventory
         candidates: set[PodId] = set()
         for sku in demand:
             candidates |= inv.pods_with(sku)
         pods = []
         for pid in sorted(candidates):
-            ps = d.pods[pid]
+            ps = f.pods[pid]
             if ps.task_id is not None or ps.slot is None:
                 continue
             avail = {s: a for s in demand if (a := inv.available(pid, s)) > 0}
             if avail:
-                pods.append(PodView(pid, self.slots.nodes[ps.slot], avail))
+                pods.append(PodView(pid, self.trips.slots.nodes[ps.slot], avail))
         view = StationView(st.id, st.spec.node, self.cfg.order_slots_per_station, len(st.order_ids))
         choices = self.pod_policy.select(view, dict(demand), pods, room, self.ctx)
         left = dict(demand)
@@ -163,58 +154,32 @@ class G2PPlanner:
         restock: dict[Sku, int],
         mode: str,
     ) -> Task:
-        d = self.d
+        f = self.floor
         for p in picks:
-            d.inventory.reserve(pod_id, p["sku"], p["qty"])
+            f.inventory.reserve(pod_id, p["sku"], p["qty"])
             key = (p["order"], p["line"])
-            d.line_reserved[key] = d.line_reserved.get(key, 0) + p["qty"]
+            f.line_reserved[key] = f.line_reserved.get(key, 0) + p["qty"]
         units = sum(p["qty"] for p in picks)
-        payload = self.fetch_payload(
+        payload = self.trips.fetch_payload(
             st, pod_id, units * st.spec.pick_time_s_per_unit, picks, restock, mode
         )
-        priority = max((d.orders[p["order"]].priority for p in picks), default=0)
+        priority = max((f.orders[p["order"]].priority for p in picks), default=0)
         kind = TaskKind.POD_FETCH if mode == "pick" else TaskKind.REPLENISH
-        task = d.new_task(
+        task = self.events.new_task(
             kind, payload, priority=priority, order_id=picks[0]["order"] if picks else None
         )
-        d.pods[pod_id].task_id = task.id
+        f.pods[pod_id].task_id = task.id
         st.inbound.add(task.id)
         return task
-
-    def fetch_payload(
-        self,
-        st: StationState,
-        pod_id: PodId,
-        work_s: float,
-        picks: list[dict[str, Any]],
-        restock: dict[Sku, int],
-        mode: str,
-    ) -> dict[str, Any]:
-        """The trip a fetch task drives: pod in storage -> station -> return (costs for allocation)."""
-        pod = self.d.pods[pod_id]
-        pickup = self.slots.nodes[pod.slot]
-        end = self.slots.nodes[pod.home]
-        work = float(self.dist_to(st.spec.node)[pickup]) + float(self.dist_to(end)[st.spec.node])
-        return {
-            "pod": pod_id,
-            "station": st.id,
-            "picks": picks,
-            "restock": restock,
-            "mode": mode,
-            "pickup": pickup,
-            "end": end,
-            "work_cells": work,
-            "service_s": work_s + 2 * self.d.site.robot_model.lift_time_s,
-        }
 
     # ---- restock, put-away, return ------------------------------------------------------------
     def restock_on_visit(self, rec: RobotRecord, payload: dict[str, Any]) -> None:
         """Pod at a station will drop to its reorder point: refill it during this visit."""
-        d = self.d
+        f = self.floor
         if self.cfg.reorder_point_units < 0:
             return
         pod_id = rec.pod_id
-        after = dict(d.inventory.on_hand[pod_id])
+        after = dict(f.inventory.on_hand[pod_id])
         for p in payload["picks"]:
             after[p["sku"]] = after.get(p["sku"], 0) - p["qty"]
         add = {}
@@ -226,7 +191,7 @@ class G2PPlanner:
             return
         for sku, qty in add.items():
             payload["restock"][sku] = payload["restock"].get(sku, 0) + qty
-        task = d.new_task(
+        task = self.events.new_task(
             TaskKind.REPLENISH,
             {
                 "pod": pod_id,
@@ -237,21 +202,21 @@ class G2PPlanner:
                 "on_visit": True,
             },
         )
-        d.transition(task, TaskState.ASSIGNED, "restock during station visit", rec.id)
-        d.transition(task, TaskState.ACTIVE, "restocking", rec.id)
+        self.events.transition(task, TaskState.ASSIGNED, "restock during station visit", rec.id)
+        self.events.transition(task, TaskState.ACTIVE, "restocking", rec.id)
         payload.setdefault("replenish_tasks", []).append(task.id)
 
     def submit_return(self, sku: Sku, qty: int) -> None:
         self.returns.append((sku, qty))
 
     def _putaway(self) -> None:
-        d = self.d
-        busy = {p for p, ps in d.pods.items() if ps.task_id is not None or ps.slot is None}
+        f = self.floor
+        busy = {p for p, ps in f.pods.items() if ps.task_id is not None or ps.slot is None}
         keep = []
         for sku, qty in self.returns:
-            pod_id = putaway_pod(d.inventory, sku, qty, self.capacity, busy)
+            pod_id = putaway_pod(f.inventory, sku, qty, self.capacity, busy)
             open_st = [
-                s for s in d.stations.values() if len(s.inbound) < self.cfg.max_inbound_per_station
+                s for s in f.stations.values() if len(s.inbound) < self.cfg.max_inbound_per_station
             ]
             if pod_id is None or not open_st:
                 keep.append((sku, qty))
@@ -262,12 +227,14 @@ class G2PPlanner:
         self.returns = keep
 
     def return_slot(self, pod_id: PodId, from_node: NodeId) -> SlotId:
-        d = self.d
-        free = [s for s in self.slots.nodes if s not in d.slot_pod and s not in d.slot_reserved]
-        pod = d.pods[pod_id]
-        visits = {p.id: p.visits for p in d.pods.values()}
+        f = self.floor
+        free = [
+            s for s in self.trips.slots.nodes if s not in f.slot_pod and s not in f.slot_reserved
+        ]
+        pod = f.pods[pod_id]
+        visits = {p.id: p.visits for p in f.pods.values()}
         slot = self.return_policy.choose(
-            pod_id, pod.home, from_node, free, self.slots, visits, self.ctx
+            pod_id, pod.home, from_node, free, self.trips.slots, visits, self.ctx
         )
-        d.slot_reserved.add(slot)
+        f.slot_reserved.add(slot)
         return slot

@@ -1,4 +1,4 @@
-"""Dispatcher records: robots, stations and pods as the control loop tracks them, and errors."""
+"""Dispatch records: robots, stations and pods as the control loop tracks them, and errors."""
 
 from __future__ import annotations
 

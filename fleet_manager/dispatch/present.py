@@ -9,15 +9,20 @@ count or a manual pick.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
-from fleet_manager.domain import Task, TaskId, TaskState
+from fleet_manager.dispatch.records import StationState
+from fleet_manager.dispatch.state import FloorState
+from fleet_manager.domain import PodId, Sku, Task, TaskId, TaskState
 from fleet_manager.inventory import IntakeError
 
-if TYPE_CHECKING:
-    from fleet_manager.dispatch import Dispatcher
-
 PRESENT_MODE = "present"
+
+# (station, pod, work_s, picks, restock, mode) -> the fetch trip's payload (Trips.fetch_payload)
+FetchPayload = Callable[
+    [StationState, PodId, float, list[dict[str, Any]], dict[Sku, int], str], dict[str, Any]
+]
 
 
 def is_presentation(task: Task) -> bool:
@@ -27,8 +32,10 @@ def is_presentation(task: Task) -> bool:
 class Presentations:
     """Checks and queues submitted pod fetches; admits them to their station's queue."""
 
-    def __init__(self, d: Dispatcher):
-        self.d = d
+    def __init__(self, floor: FloorState, fetch_payload: FetchPayload, max_inbound: int):
+        self.floor = floor
+        self.fetch_payload = fetch_payload
+        self.max_inbound = max_inbound  # per station, as for order fetches
         # Accepted, pod claimed, waiting for room in the station queue (not yet allocatable).
         self.waiting: dict[TaskId, Task] = {}
         # What the submitter sent, before the trip's bookkeeping was merged into task.payload.
@@ -36,22 +43,22 @@ class Presentations:
 
     def check(self, task: Task) -> tuple[str, str, float]:
         """(pod, station, hold_s) of a submitted pod fetch; IntakeError naming the field."""
-        d = self.d
+        f = self.floor
         p = task.payload
         pod_id, station_id = p.get("pod_id"), p.get("station_id")
         if not isinstance(pod_id, str) or not pod_id:
             raise IntakeError(
                 "payload.pod_id", f"a pod fetch needs a pod id string, got {pod_id!r}"
             )
-        if pod_id not in d.pods:
+        if pod_id not in f.pods:
             raise IntakeError("payload.pod_id", f"unknown pod {pod_id!r}")
         if not isinstance(station_id, str) or not station_id:
             raise IntakeError(
                 "payload.station_id", f"a pod fetch needs a station id string, got {station_id!r}"
             )
-        if station_id not in d.stations:
+        if station_id not in f.stations:
             raise IntakeError("payload.station_id", f"unknown pick station {station_id!r}")
-        station = d.stations[station_id]
+        station = f.stations[station_id]
         hold = p.get("hold_s", station.spec.pick_time_s_per_unit)
         if (
             isinstance(hold, bool)
@@ -69,7 +76,7 @@ class Presentations:
     def unavailable(self, pod_id: str) -> str | None:
         """Why this known pod cannot be fetched now (carried or reserved), else None.
         Read-only: the API's synchronous pre-check and `check` share it."""
-        pod = self.d.pods.get(pod_id)
+        pod = self.floor.pods.get(pod_id)
         if pod is None:
             return None  # unknown: `check` names it (the API's validation answers 422 first)
         if pod.carried_by is not None or pod.slot is None:
@@ -79,35 +86,35 @@ class Presentations:
         return None
 
     def accept(self, task: Task) -> None:
-        """Fill in the trip, claim the pod (no order can select it now) and wait for room."""
-        d = self.d
+        """Fill in the trip, claim the pod (no order can select it now) and wait for room.
+        The caller adds the task to the floor (Events.add_task) right after."""
+        f = self.floor
         pod_id, station_id, hold_s = self.check(task)
-        station = d.stations[station_id]
+        station = f.stations[station_id]
         self.submitted[task.id] = dict(task.payload)
-        trip = d.g2p.fetch_payload(station, pod_id, hold_s, [], {}, PRESENT_MODE)
+        trip = self.fetch_payload(station, pod_id, hold_s, [], {}, PRESENT_MODE)
         for stale in ("picks_done", "replenish_tasks"):  # a resubmitted record's last run
             task.payload.pop(stale, None)
         task.payload.update(trip, hold_s=hold_s, admitted=False)
-        d.pods[pod_id].task_id = task.id
+        f.pods[pod_id].task_id = task.id
         self.waiting[task.id] = task
-        d.add_task(task)
 
     def admit(self) -> None:
         """Let waiting presentations into their station queue (highest priority, oldest first)
         while it is under `max_inbound_per_station`: order fetches respect the same limit."""
         if not self.waiting:
             return
-        d = self.d
-        limit = d.config.g2p.max_inbound_per_station
+        f = self.floor
+        limit = self.max_inbound
         for task in sorted(self.waiting.values(), key=lambda t: (-t.priority, t.created_s, t.id)):
-            station = d.stations[task.payload["station"]]
+            station = f.stations[task.payload["station"]]
             if len(station.inbound) >= limit:
                 continue
             del self.waiting[task.id]
             task.payload["admitted"] = True
             station.inbound.add(task.id)
             if task.state == TaskState.QUEUED:
-                d.queued[task.id] = task
+                f.queued[task.id] = task
 
     def withdraw(self, task: Task) -> None:
         self.waiting.pop(task.id, None)
