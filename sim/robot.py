@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
+
 from fleet_manager.domain import NodeId, PodId, RobotId
 from fleet_manager.robots.adapter import CommandRejected, RobotStatus
 from fleet_manager.site.model import Site
@@ -144,3 +148,23 @@ class SimulatedRobot:
         self._moved_now = False
         if self.soc <= 0.0 and self.error is None:
             self.error = "battery_empty"
+
+
+def simulated_fleet(site: Site, count: int, seed: int = 0) -> tuple[list[SimulatedRobot], Any]:
+    """`count` in-process simulated AMRs at the map's robot starts (plant fleets with adapter
+    `simulated`), and the hook that lets one control tick pass for them."""
+    ticks = TickModel.for_site(site)
+    starts = [r for r in site.robots][:count]
+    if len(starts) < count:
+        raise ValueError(f"simulated fleet: the map places {len(starts)} robots, {count} asked")
+    rng = np.random.default_rng(seed)
+    robots = [
+        SimulatedRobot(r.id, r.start, site, ticks, soc=float(rng.uniform(0.6, 1.0)))
+        for r in starts
+    ]
+
+    def advance(_now_s: float) -> None:
+        for robot in robots:
+            robot.advance(ticks.tick_s)
+
+    return robots, advance

@@ -43,6 +43,18 @@ class Motion:
         # Idle: stay, unless standing in a station lane, which it must leave through the pick.
         return self.exit_of.get(node, node)
 
+    @staticmethod
+    def _trailing(recs: list[RobotRecord], n: int) -> np.ndarray | None:
+        """Cells real vehicles are still leaving (adapters that report `trailing_node`): a
+        vehicle slower than the tick must not be caught up from behind."""
+        cells = [getattr(r.adapter, "trailing_node", None) for r in recs]
+        cells = [v for v in cells if v is not None and 0 <= v < n]
+        if not cells:
+            return None
+        mask = np.zeros(n, dtype=bool)
+        mask[cells] = True
+        return mask
+
     def step(self) -> None:
         f = self.floor
         recs = [f.robots[r] for r in f.robot_order]
@@ -69,9 +81,14 @@ class Motion:
         )
         pod_cells = np.zeros(n, dtype=bool)
         pod_cells[[f.site.slots[s].node for s in f.slot_pod]] = True
-        nxt = self.planner.step(pos, goals, pinned, loaded=loaded, pod_cells=pod_cells)
+        trailing = self._trailing(recs, n)
+        nxt = self.planner.step(
+            pos, goals, pinned, loaded=loaded, pod_cells=pod_cells, trailing=trailing
+        )
         self.steps += 1
-        conflicts = validate_step(f.graph, pos, nxt, self.steps, loaded=loaded, pod_cells=pod_cells)
+        conflicts = validate_step(
+            f.graph, pos, nxt, self.steps, loaded=loaded, pod_cells=pod_cells, trailing=trailing
+        )
         if conflicts:
             f.kpi.conflicts += len(conflicts)
             self.last_conflicts = [str(c) for c in conflicts]

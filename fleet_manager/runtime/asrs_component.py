@@ -10,6 +10,7 @@ CONVEYOR_TRANSFER tasks). The inventory is `asrs.sqlite3` beside the store's `wc
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,6 +74,8 @@ class AsrsComponent:
             rack = Rack(spec)
             inv = AsrsInventory(rack, store, ClosestOpenSlot(), clock=self.now)
             driver = runtime.equipment.crane_driver(rack, self.now)
+            if driver is None:  # the plant names no crane for this aisle
+                continue
             ctl = AsrsController(inv, driver, runtime.bus, ids=ids, clock=self.now, alarms=alarms)
             self.aisles[aisle_id] = _Aisle(ctl, driver)
             _seed(inv, sorted(site.skus), seed)
@@ -98,6 +101,8 @@ class AsrsComponent:
         for aisle in self.aisles.values():
             if aisle.run is not None:
                 aisle.run.close()
+            if callable(getattr(aisle.driver, "close", None)):
+                aisle.driver.close()
         self.inventory.close()
 
     def now(self) -> float:
@@ -274,11 +279,17 @@ class AsrsComponent:
         }
 
 
-def _drive(coro: Coroutine[Any, Any, Any]) -> Any:
-    """Run a coroutine that never waits on the clock (reset / cancel) to its end."""
+def _drive(coro: Coroutine[Any, Any, Any], timeout_s: float = 10.0) -> Any:
+    """Run a reset / cancel coroutine to its end on the caller's thread. A simulated crane
+    never waits; a real one waits for its PLC's answer, at most `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
     try:
         while True:
-            coro.send(None)
+            if isinstance(coro.send(None), WaitUntil):
+                if time.monotonic() > deadline:
+                    coro.close()
+                    raise RuntimeError(f"the crane PLC did not answer within {timeout_s:.0f} s")
+                time.sleep(0.005)
     except StopIteration as stop:
         return stop.value
 

@@ -104,7 +104,8 @@ class Runtime:
             self.clock = WallClock(_clock_origin(store))
             extra["start_s"] = self.clock.now_s()
         else:
-            self.clock = PacedClock(self.config.speed)
+            speed = equipment.speed if equipment.speed is not None else self.config.speed
+            self.clock = PacedClock(speed)
         self.plane = equipment.build_plane(
             site, seed=self.config.seed, config=self.config.sim_config, bus=self.bus, **extra
         )

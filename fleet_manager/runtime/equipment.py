@@ -46,6 +46,7 @@ class Equipment:
     components: list[Component] = field(default_factory=list)
     fault_injector: FaultInjector | None = None
     clock: str = "paced"
+    speed: float | None = None  # paced clock speed; None: the runtime config's
     describe: list[str] = field(default_factory=list)  # one line per device, for the console
     status: list[Callable[[], str]] = field(default_factory=list)  # short phrases, status line
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from fleet_manager.traffic.graph import MotionGraph
 
-ConflictKind = Literal["vertex", "swap", "edge", "node", "pod"]
+ConflictKind = Literal["vertex", "swap", "edge", "node", "pod", "trailing"]
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,8 @@ class Conflict:
     goes back. edge: agents[0] moves nodes[0]->nodes[1], which is neither an edge nor a wait
     (a one-way lane driven backwards, a jump). node: agents[0] is on an invalid id nodes[0].
     pod: agents[0], carrying a pod, moves nodes[0]->nodes[1] where another pod stands (a
-    loaded robot cannot pass under a pod; an unloaded one can).
+    loaded robot cannot pass under a pod; an unloaded one can). trailing: agents[0] moves
+    nodes[0]->nodes[1] while a real vehicle is still leaving nodes[1] (live checks only).
     """
 
     kind: ConflictKind
@@ -141,11 +142,13 @@ def validate_step(
     *,
     loaded: np.ndarray | None = None,
     pod_cells: np.ndarray | None = None,
+    trailing: np.ndarray | None = None,
 ) -> list[Conflict]:
-    """Incremental form for a live simulator: check one transition prev -> nxt.
+    """Incremental form for a live control loop: check one transition prev -> nxt.
 
     `step` labels the row of `nxt`; conflicts in `prev` itself are reported at step - 1.
     `loaded` (N,) and `pod_cells` (n,) describe the fleet at `prev` (see `validate_paths`).
+    `trailing` (n,): cells a vehicle still in transit is leaving; nobody may move into them.
     """
     prev = np.asarray(prev)
     nxt = np.asarray(nxt)
@@ -153,9 +156,14 @@ def validate_step(
         raise ValueError(
             f"prev and nxt must be equal-length 1-D arrays, got {prev.shape}, {nxt.shape}"
         )
-    return validate_paths(
+    found = validate_paths(
         graph, np.stack([prev, nxt]), step_offset=step - 1, loaded=loaded, pod_cells=pod_cells
     )
+    if trailing is not None:
+        moved = np.nonzero(nxt != prev)[0]
+        for i in moved[np.asarray(trailing, dtype=bool)[nxt[moved]]]:
+            found.append(Conflict("trailing", step, (int(i),), (int(prev[i]), int(nxt[i]))))
+    return found
 
 
 def _row_mask(name: str, mask: np.ndarray | None, rows: int, width: int) -> np.ndarray | None:

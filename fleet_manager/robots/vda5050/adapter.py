@@ -55,6 +55,7 @@ class Vda5050RobotAdapter:
         self._target: tuple[str, int, int, int] | None = None  # (orderId, updateId, node, seq)
         self._pending_actions: dict[str, str] = {}  # actionId -> actionType awaiting FINISHED
         self._pod: PodId | None = None
+        self._leaving: NodeId | None = None
         self._action_count = 0
         self._errors_seen: frozenset[tuple[str, str]] = frozenset()
         self._init_sent = False
@@ -96,6 +97,11 @@ class Vda5050RobotAdapter:
         return self._target is not None
 
     @property
+    def trailing_node(self) -> NodeId | None:
+        """While driving to a released node, the node it is leaving (no one may enter it yet)."""
+        return self._leaving if self._target is not None else None
+
+    @property
     def busy(self) -> bool:
         return self._target is not None or bool(self._pending_actions)
 
@@ -115,6 +121,7 @@ class Vda5050RobotAdapter:
         else:
             body = self.tracker.new_order(self.node, node, horizon)
         self._target = (self.tracker.order_id, self.tracker.update_id, node, self.tracker.last_base_seq)
+        self._leaving = self.node
         self.node = node
         self._send(self.address, "order", body)
 

@@ -66,6 +66,10 @@ class Vda5050Master:
         self._inbox: queue.SimpleQueue[tuple[str, bytes, float]] = queue.SimpleQueue()
         self._stampers: dict[VehicleAddress, m.HeaderStamper] = {}
         self.last_received_s = 0.0  # receive time of the newest message pumped (latency probe)
+        # A vehicle nobody listed: `on_unknown(address)` may adopt it (returns its adapter, e.g.
+        # a fleet that accepts any vehicle of its manufacturer); else one alarm per vehicle.
+        self.on_unknown: Callable[[VehicleAddress], Vda5050RobotAdapter | None] | None = None
+        self.unknown_seen: dict[tuple[str, str], int] = {}
 
     def add_robot(
         self, serial_number: str, *, manufacturer: str | None = None, start_node: NodeId | None = None
@@ -132,11 +136,19 @@ class Vda5050Master:
         if sub not in INCOMING:
             return True  # our own order/instantActions echoes, visualization: not for us
         serial = address.serial_number
-        adapter = self.robots.get((address.manufacturer, serial))
+        key = (address.manufacturer, serial)
+        adapter = self.robots.get(key)
+        if adapter is None and self.on_unknown is not None and key not in self.unknown_seen:
+            adapter = self.on_unknown(address)
         if adapter is None:
-            return self._reject(serial, "vda5050.unknown_serial", "serialNumber",
-                                f"message on {topic} from unknown vehicle "
-                                f"{address.manufacturer}/{serial}")
+            self.stats.rejected += 1
+            seen = self.unknown_seen.get(key, 0)
+            self.unknown_seen[key] = seen + 1
+            if not seen:  # one alarm per unknown vehicle, not one per message
+                self._raise(serial, "vda5050.unknown_serial", "serialNumber",
+                            f"message on {topic} from unknown vehicle "
+                            f"{address.manufacturer}/{serial}")
+            return False
         try:
             msg = json.loads(payload)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:

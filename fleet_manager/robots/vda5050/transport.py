@@ -26,6 +26,8 @@ class MqttTransport:
     def __init__(
         self, host: str, port: int, on_raw: OnRaw, *, client_id: str = "wcs-master",
         interface_name: str = INTERFACE_NAME, keepalive_s: int = 10,
+        username: str | None = None, password: str | None = None,
+        tls: bool = False, ca_file: str | None = None,
     ) -> None:
         self.host, self.port = host, port
         self._on_raw = on_raw
@@ -34,7 +36,14 @@ class MqttTransport:
         self._keepalive_s = keepalive_s
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
         self.client.on_connect = self._connected_cb
+        self.client.on_disconnect = lambda *_a: self._connected.clear()
         self.client.on_message = lambda _c, _u, msg: self._on_raw(msg.topic, msg.payload)
+        if username:
+            self.client.username_pw_set(username, password or None)
+        if tls:
+            self.client.tls_set(ca_certs=ca_file or None)
+        # Bounded back-off between reconnects (paho's loop thread reconnects by itself).
+        self.client.reconnect_delay_set(min_delay=1, max_delay=10)
 
     def _connected_cb(self, client: mqtt.Client, _u: object, _f: object, reason: object, _p: object) -> None:
         if not getattr(reason, "is_failure", False):
@@ -51,6 +60,17 @@ class MqttTransport:
             self.stop()
             raise TransportError(f"MQTT broker {self.host}:{self.port}: no CONNACK in {timeout_s} s")
         return self
+
+    def start_background(self) -> MqttTransport:
+        """Connect without waiting: an unreachable broker is retried forever in the background
+        (the caller watches `connected` and raises its alarm)."""
+        self.client.connect_async(self.host, self.port, keepalive=self._keepalive_s)
+        self.client.loop_start()
+        return self
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
 
     def publish(self, topic: str, payload: bytes, qos: int = 0, retain: bool = False) -> None:
         self.client.publish(topic, payload, qos=qos, retain=retain)

@@ -1,0 +1,112 @@
+"""A plant's VDA 5050 fleet: the master side on the site's own MQTT broker, never waiting.
+
+Vehicles are listed by serial in the plant file (adapters exist from the start, unlocalised
+until they report) or, with `accept_any`, adopted when a vehicle of the fleet's manufacturer
+announces itself; either way a vehicle joins the fleet at the node it reports. Messages are
+handled on the control thread before every tick; nothing waits for a vehicle to arrive: a
+vehicle still driving is busy (and its trailing cell held), so one slow or silent vehicle
+never stalls the others. An unreachable broker is one alarm, cleared when it connects.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from fleet_manager.alarms import AlarmRegistry
+from fleet_manager.events import EventBus
+from fleet_manager.plant.model import Vda5050Fleet as FleetSpec
+from fleet_manager.robots.vda5050.adapter import Vda5050RobotAdapter
+from fleet_manager.robots.vda5050.master import Vda5050Master
+from fleet_manager.robots.vda5050.topics import VehicleAddress
+from fleet_manager.site.model import Site
+
+log = logging.getLogger(__name__)
+BROKER_GRACE_S = 3.0  # a first connect may take this long before it counts as unreachable
+
+
+class Vda5050FleetLink:
+    """Master + transport for one fleet of a plant file (a runtime component)."""
+
+    def __init__(self, site: Site, spec: FleetSpec) -> None:
+        self.site = site
+        self.spec = spec
+        self.master = Vda5050Master(
+            site,
+            AlarmRegistry(EventBus()),  # replaced by the plane's registry in attach()
+            manufacturer=spec.manufacturer,
+            interface_name=spec.interface_name,
+            state_timeout_s=spec.state_timeout_s,
+        )
+        self.adapters: list[Vda5050RobotAdapter] = [
+            self.master.add_robot(serial) for serial in spec.serials
+        ]
+        self.transport: Any = None
+        self._plane: Any = None
+        self._broker_alarm: str | None = None
+        self._started_at = 0.0
+
+    # ---- wiring (before the control thread starts) --------------------------------------------
+    def attach(self, plane: Any) -> None:
+        """Hook into the plane: its alarms, a pump before every tick, adoption of new vehicles."""
+        self._plane = plane
+        self.master.alarms = plane.alarms
+        plane.before_tick.append(self._before_tick)
+        if self.spec.accept_any:
+            self.master.on_unknown = self._adopt
+
+    def _adopt(self, address: VehicleAddress) -> Vda5050RobotAdapter | None:
+        if address.manufacturer != self.spec.manufacturer or self._plane is None:
+            return None
+        adapter = self.master.add_robot(address.serial_number)
+        self.adapters.append(adapter)
+        self._plane.join_robot(adapter)
+        log.info("VDA 5050 vehicle %s joined fleet %s", address.serial_number, self.spec.name)
+        return adapter
+
+    # ---- Component ------------------------------------------------------------------------------
+    def start(self, _runtime: Any) -> None:
+        from fleet_manager.robots.vda5050.transport import MqttTransport
+
+        broker = self.spec.broker
+        self.transport = MqttTransport(
+            broker.host, broker.port, self.master.on_raw,
+            client_id=f"wcs-master-{self.spec.name}",
+            interface_name=self.spec.interface_name,
+            username=broker.username, password=broker.password,
+            tls=broker.tls, ca_file=str(broker.ca_file) if broker.ca_file else None,
+        ).start_background()
+        self.master.transport = self.transport
+        self._started_at = time.monotonic()
+
+    def stop(self) -> None:
+        if self.transport is not None:
+            self.transport.stop()
+            self.transport = None
+
+    # ---- control thread -------------------------------------------------------------------------
+    def _before_tick(self, _now_s: float) -> None:
+        self.master.pump()
+        self._watch_broker()
+
+    def _watch_broker(self) -> None:
+        transport = self.transport
+        if transport is None or self._plane is None:
+            return
+        alarms = self._plane.alarms
+        grace_over = time.monotonic() - self._started_at > BROKER_GRACE_S
+        if not transport.connected and self._broker_alarm is None and grace_over:
+            self._broker_alarm = alarms.raise_alarm(
+                f"fleet:{self.spec.name}", "vda5050_broker_unreachable", "error",
+                f"fleet {self.spec.name}: MQTT broker {self.spec.broker.url} does not answer; "
+                "retrying",
+            ).id
+        elif transport.connected and self._broker_alarm is not None:
+            alarms.clear(self._broker_alarm)
+            self._broker_alarm = None
+
+    def summary(self) -> str:
+        online = sum(a.online for a in self.adapters)
+        link = "up" if self.transport is not None and self.transport.connected else "DOWN"
+        return f"{self.spec.name}: broker {link}, {online}/{len(self.adapters)} vehicles online"
