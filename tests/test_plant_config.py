@@ -24,6 +24,7 @@ from fleet_manager.plant import (
 )
 from fleet_manager.plant import cli as plant_cli
 from fleet_manager.plant.envsubst import SubstitutionError, expand
+from fleet_manager.plant.errors import show
 from fleet_manager.site import load_site
 
 REPO = Path(__file__).resolve().parents[1]
@@ -404,6 +405,12 @@ def test_bad_password_error_hides_the_value(tmp_path: Path, bad_password: Any) -
         parse_plant(doc, "p.yaml", tmp_path, {})
     assert "fleets[0].password" in [p.field for p in info.value.problems]
     assert SECRET not in str(info.value) and SECRET not in repr(info.value)
+
+
+def test_secret_fields_are_recognised_by_name() -> None:
+    for path in ("fleets[0].password", "api_token", "x.webhook_secret", "DB_PASSWORD"):
+        assert show(path, SECRET) == "***"
+    assert show("fleets[0].username", "wcs") == "'wcs'"
 
 
 def test_password_in_broker_url_is_rejected_without_echo(tmp_path: Path) -> None:
