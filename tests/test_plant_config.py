@@ -342,6 +342,7 @@ def test_relative_paths_resolve_against_the_plant_file(tmp_path: Path) -> None:
         ("plant: 1\nname: [unclosed\n", "invalid YAML at line 3"),
         ("- plant: 1\n- name: x\n", "top level must be a mapping of plant fields, got a list"),
         ("", "top level must be a mapping of plant fields, got nothing"),
+        ("plant: 1\nname: a\nname: b\n", "invalid YAML at line 3, column 1: duplicate key 'name'"),
     ],
 )
 def test_file_level_problems(tmp_path: Path, text: str, fragment: str) -> None:

@@ -27,6 +27,25 @@ from fleet_manager.site.model import Site
 
 TOP_KEYS = {"plant", "name", "site", "clock", "fleets", "plcs", "cranes", "stations", "orders"}
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class _StrictLoader(_Loader):  # type: ignore[misc, valid-type]
+    """Safe YAML loader that refuses a key written twice in one mapping (PyYAML keeps the last
+    silently, which hides a typo such as two `port:` lines)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == _MERGE_TAG or not isinstance(key_node, yaml.ScalarNode):
+                continue
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep)
 
 
 def load_plant(path: str | Path, env: Mapping[str, str] | None = None) -> Plant:
@@ -42,7 +61,7 @@ def load_plant(path: str | Path, env: Mapping[str, str] | None = None) -> Plant:
         reason = getattr(exc, "strerror", None) or type(exc).__name__
         raise PlantError(source, [_problem("file", f"cannot read: {reason}")]) from None
     try:
-        raw = yaml.load(text, Loader=_Loader)
+        raw = yaml.load(text, Loader=_StrictLoader)
     except yaml.YAMLError as exc:
         # Only the problem and its position: the snippet PyYAML adds could show a secret.
         mark = getattr(exc, "problem_mark", None)
