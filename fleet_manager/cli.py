@@ -12,6 +12,9 @@ COMMAND_MODULES = (
     "fleet_manager.site.cli",  # validate-map
     "sim.cli_simulate",  # simulate
     "fleet_manager.service_cli",  # run, serve
+    "fleet_manager.plant.cli",  # validate-plant
+    "fleet_manager.plant.check_cli",  # check-plant
+    "sim.equipment_cli",  # sim-equipment
     "fleet_manager.api.token_cli",  # token
     "sim.plc.cli",  # sim-plc
     "sim.gazebo.cli",  # export-gazebo

@@ -95,11 +95,25 @@ def run_command(args: argparse.Namespace) -> int:
     for url in args.webhook:
         if not url.startswith(("http://", "https://")):
             return _fail(f"--webhook must be an http:// or https:// URL, got {url!r}")
-    map_path = Path(args.map) if args.map else default_map_path()
+    plant = None
+    if getattr(args, "plant", None):
+        from fleet_manager.plant import PlantError, load_plant
+
+        if args.robots or args.map:
+            return _fail("--plant names the map and every device: drop --map and --robots")
+        try:
+            plant = load_plant(args.plant)
+        except PlantError as exc:
+            for line in exc.lines()[:-1]:
+                print(line, file=sys.stderr)
+            return _fail(exc.lines()[-1])
+        args.plc = False  # the plant's PLCs, not the demo's simulated one
+    map_path = plant.map_path if plant else Path(args.map) if args.map else default_map_path()
     try:
-        site = load_site(map_path)
+        site = plant.site if plant else load_site(map_path)
     except (MapError, OSError) as exc:
         return _fail(f"cannot load map {map_path}: {str(exc).splitlines()[0]}")
+    args.plant_model = plant
     args.vda_count = 0
     if getattr(args, "robots", None):
         from fleet_manager.runtime.robots_option import free_start_nodes, parse_robots_option
@@ -191,7 +205,8 @@ def _serve(args: argparse.Namespace, site: object, store: object, sock: socket.s
     # The store's writer thread releases the GIL on every SQLite call and must win it back from
     # the busy event loop; the default 5 ms switch interval would stall each of those calls.
     sys.setswitchinterval(float(os.environ.get("WCS_SWITCH_INTERVAL_S", "0.0005")))
-    equipment = _demo_equipment(args, site)
+    plant = getattr(args, "plant_model", None)
+    equipment = _plant_equipment(plant) if plant is not None else _demo_equipment(args, site)
     if isinstance(equipment, str):
         return _fail(equipment)
     try:
@@ -243,6 +258,16 @@ def _serve(args: argparse.Namespace, site: object, store: object, sock: socket.s
         runtime.stop()
         print("wcs: stopped cleanly", flush=True)
     return 0
+
+
+def _plant_equipment(plant: object) -> object:
+    """Every device the plant names (nothing simulated); a one-line problem string if not."""
+    from fleet_manager.runtime.plant_devices import PlantError, plant_equipment
+
+    try:
+        return plant_equipment(plant)  # type: ignore[arg-type]
+    except PlantError as exc:
+        return f"{plant.source}: {exc}"  # type: ignore[attr-defined]
 
 
 def _demo_equipment(args: argparse.Namespace, site: object) -> object:

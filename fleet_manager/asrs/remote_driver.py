@@ -9,6 +9,7 @@ yields `WaitUntil(now + poll)` each tick: the control loop never blocks on the c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
@@ -90,9 +91,7 @@ class RemoteCraneDriver:
         }
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # closing anyway
             self._run(self.transport.stop()).result(5)
-        except Exception:  # noqa: BLE001 - closing anyway
-            pass
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)

@@ -24,6 +24,7 @@ EXIT_BAD_INPUT = 2
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", default="config/plc/demo-crane.yaml", help="crane PLC YAML")
+    p.add_argument("--host", default=None, help="override plc.connection.host")
     p.add_argument("--port", type=int, default=None, help="override plc.connection.port")
     p.add_argument("--time-scale", type=float, default=None, help="simulated s per wall s")
     p.add_argument("--fault", action="append", default=[], metavar="CMD:PHASE:CODE",
@@ -47,6 +48,8 @@ def run(args: argparse.Namespace) -> int:
         cfg = load_plc_config(args.config)
         if args.port is not None:
             cfg = cfg.with_connection(port=args.port)
+        if args.host is not None:
+            cfg = cfg.with_connection(host=args.host)
         settings = settings_from_config(cfg)
         if args.time_scale is not None:
             if args.time_scale <= 0:
