@@ -18,6 +18,7 @@ TOPICS = (
     "sort",  # scan -> lane decisions, divert confirmations, recirculation
     "lane",  # sorter lane enabled / disabled / full
     "asrs",  # crane moves, slot changes
+    "pod",  # a pod left on a stopped robot (stranded), and back in storage
     "kpi",  # periodic KPI snapshots
 )
 

@@ -187,10 +187,19 @@ def test_cancel_while_waiting_for_room_and_after_lift(tiny: Site) -> None:
     assert "P2" in d.present.waiting and sim.tasks["P2"].state == TaskState.QUEUED
     sim.cancel_task("P2")
     assert not d.present.waiting and d.pods["POD2"].task_id is None
-    with pytest.raises(CommandRejected, match="already lifted"):
-        sim.cancel_task("P1")
-    _run_until_state(sim, "P1", TaskState.DONE, 900.0)
+    robot = sim.tasks["P1"].resource_id
+    sim.cancel_task("P1")  # after the lift: the pod goes straight back to storage
+    assert sim.tasks["P1"].state == TaskState.CANCELLED
+    assert d.robots[robot].phase == Phase.TO_SLOT and d.robots[robot].task_id is None
+    assert "P1" not in d.stations["ST1"].inbound
+    deadline = sim.now_s + 600.0
+    while d.pods["POD1"].slot is None and sim.now_s < deadline:
+        sim.step()
+    assert d.pods["POD1"].slot is not None and d.pods["POD1"].carried_by is None
+    assert d.pods["POD1"].visits == 0  # it never reached the station
     assert sim.tasks["P2"].state == TaskState.CANCELLED
+    with pytest.raises(CommandRejected, match="already cancelled"):
+        sim.cancel_task("P1")
 
 
 def test_cancelling_an_order_leaves_presentations_alone(tiny: Site) -> None:

@@ -135,6 +135,8 @@ class ControlPlane:
             f"robot:{robot_id}", code, "error", message or f"robot {robot_id}: {code}"
         )
         rec.fault_alarm_id = alarm.id
+        self.dispatcher.events.robot_event(rec, "fault", code=code)
+        self.dispatcher.exec.stopped(rec, f"robot {robot_id} stopped: {code}")
         return alarm
 
     # ---- time ------------------------------------------------------------------------------------

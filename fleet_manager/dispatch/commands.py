@@ -7,6 +7,7 @@ from fleet_manager.dispatch.execute import Executor
 from fleet_manager.dispatch.g2p import G2PPlanner
 from fleet_manager.dispatch.present import Presentations, is_presentation
 from fleet_manager.dispatch.records import CommandRejected, Phase, RobotRecord, UnknownResource
+from fleet_manager.dispatch.recovery import LIFTED, PodRecovery
 from fleet_manager.dispatch.state import FloorState
 from fleet_manager.domain import Order, OrderState, Task, TaskKind, TaskState
 from fleet_manager.inventory import IntakeError
@@ -26,12 +27,14 @@ class Commands:
         planner: G2PPlanner,
         present: Presentations,
         executor: Executor,
+        recovery: PodRecovery,
     ):
         self.floor = floor
         self.events = events
         self.g2p = planner
         self.present = present
         self.exec = executor
+        self.recovery = recovery
 
     # ---- orders ---------------------------------------------------------------------------------
     def submit_order(self, order: Order) -> None:
@@ -97,8 +100,8 @@ class Commands:
             else:
                 keep.append(p)
         task.payload["picks"] = keep
-        if not keep and not task.payload.get("restock") and task.state != TaskState.ACTIVE:
-            self.cancel_task(task.id)
+        if not keep and not task.payload.get("restock"):
+            self.cancel_task(task.id)  # after the lift too: the pod goes straight home
 
     def set_order_priority(self, order_id: str, priority: int) -> None:
         order = self._order(order_id)
@@ -157,9 +160,13 @@ class Commands:
             and pod is not None
             and pod.carried_by
         ):
-            raise CommandRejected(
-                f"task {task_id}: the pod is already lifted; it finishes its visit"
-            )
+            if rec is None or rec.task_id != task_id or rec.phase not in LIFTED:
+                raise CommandRejected(
+                    f"task {task_id}: its picks are done; the pod is on its way to storage"
+                )
+            self.recovery.cancel_lifted(rec, task, "cancelled by request")
+            rec.status = rec.adapter.status()
+            return
         if task.kind in (TaskKind.POD_FETCH, TaskKind.REPLENISH) and pod is not None:
             for p in task.payload.get("picks", []):
                 self.floor.inventory.release(pod.id, p["sku"], p["qty"])
@@ -200,8 +207,7 @@ class Commands:
             rec.adapter.resume()
         elif command == "out_of_service":
             rec.out_of_service = True
-            if rec.phase in (Phase.TO_POD, Phase.TO_CHARGER, Phase.TO_PARK, Phase.CHARGING):
-                self.exec.release(rec, f"robot {robot_id} taken out of service")
+            self.exec.stopped(rec, f"robot {robot_id} taken out of service")
         elif command == "in_service":
             rec.out_of_service = False
         else:  # charge | park: a robot-bound task it takes as soon as it is free

@@ -16,6 +16,7 @@ from fleet_manager.dispatch.g2p import G2PPlanner
 from fleet_manager.dispatch.motion import Motion
 from fleet_manager.dispatch.present import Presentations
 from fleet_manager.dispatch.records import Phase, RobotRecord
+from fleet_manager.dispatch.recovery import PodRecovery
 from fleet_manager.dispatch.state import FloorState
 from fleet_manager.dispatch.station_service import Scanner, StationService, perfect_scanner
 from fleet_manager.dispatch.trips import Trips
@@ -80,7 +81,8 @@ class Dispatcher(FloorViews):
             restock_on_visit=self.g2p.restock_on_visit,
             return_slot=self.g2p.return_slot,
         )
-        self.exec = Executor(f, events, service, self.g2p.pod_released)
+        self.recovery = PodRecovery(f, events, self.g2p.return_slot, self.present.withdraw)
+        self.exec = Executor(f, events, service, self.g2p.pod_released, self.recovery)
         self.motion = Motion(f, events.robot_event, int(self.rng.integers(2**31)))
         costs = CostModel(
             f.graph, site.robot_model, tick_s, [c.node for c in site.chargers.values()]
@@ -93,7 +95,7 @@ class Dispatcher(FloorViews):
             age_weight=cfg.age_weight,
             priority_weight_s=cfg.priority_weight_s,
         )
-        self.commands = Commands(f, events, self.g2p, self.present, self.exec)
+        self.commands = Commands(f, events, self.g2p, self.present, self.exec, self.recovery)
 
     # ---- the loop -------------------------------------------------------------------------------
     def tick(self, now_s: float) -> None:

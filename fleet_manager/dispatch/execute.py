@@ -8,6 +8,7 @@ from typing import Any
 from fleet_manager.allocation import needs_charge
 from fleet_manager.dispatch.events import FETCH_KINDS, Events
 from fleet_manager.dispatch.records import Phase, RobotRecord
+from fleet_manager.dispatch.recovery import LIFTED, PodRecovery
 from fleet_manager.dispatch.state import FloorState
 from fleet_manager.dispatch.station_service import StationService
 from fleet_manager.domain import PodId, Task, TaskKind, TaskState
@@ -17,7 +18,8 @@ from fleet_manager.robots.adapter import CommandRejected
 class Executor:
     """Moves each robot through the phases of its task; one instance per dispatcher.
 
-    `service` runs the station visit; `pod_released(pod)` tells the G2P planner a pod is free.
+    `service` runs the station visit; `pod_released(pod)` tells the G2P planner a pod is free;
+    `recovery` handles robots that stop with a pod on board.
     """
 
     def __init__(
@@ -26,11 +28,13 @@ class Executor:
         events: Events,
         service: StationService,
         pod_released: Callable[[PodId], None],
+        recovery: PodRecovery,
     ):
         self.floor = floor
         self.events = events
         self.service = service
         self.pod_released = pod_released
+        self.recovery = recovery
         self._battery_ticks = 0
 
     def start(self, rec: RobotRecord, task: Task) -> bool:
@@ -98,8 +102,7 @@ class Executor:
                 )
                 rec.fault_alarm_id = alarm.id
                 self.events.robot_event(rec, "fault", code=code)
-                if not s.online:
-                    self._offline(rec)
+                self.stopped(rec, f"robot {rec.id} stopped: {code}")
             elif not faulted and rec.fault_alarm_id is not None:
                 self.floor.alarms.clear(rec.fault_alarm_id)
                 rec.fault_alarm_id = None
@@ -124,6 +127,8 @@ class Executor:
     def progress(self, dt_s: float) -> None:
         for rec in self.floor.robots.values():
             s = rec.status
+            if self.recovery.carries_home_pending(rec):
+                self.recovery.bring_home(rec)
             if rec.phase == Phase.SERVICE:
                 if not s.busy and not s.paused:
                     rec.service_left_s -= dt_s
@@ -175,6 +180,7 @@ class Executor:
         f.slot_reserved.discard(rec.slot_id)
         f.slot_pod[rec.slot_id] = pod.id
         pod.slot, pod.carried_by, pod.task_id = rec.slot_id, None, None
+        self.recovery.pod_home(pod.id)
         task = f.tasks.get(rec.task_id) if rec.task_id else None
         if task is not None and not task.is_terminal:
             self.events.transition(task, TaskState.DONE, "pod returned", rec.id)
@@ -201,22 +207,16 @@ class Executor:
         rec.pod_id = rec.slot_id = rec.station_id = rec.charger_id = None
         self.events.robot_event(rec, "idle")
 
-    def _offline(self, rec: RobotRecord) -> None:
-        """A robot dropped off its link: hand back what it has not started; a pod on board
-        cannot move without it, so that task stays and is escalated instead."""
-        f = self.floor
+    def stopped(self, rec: RobotRecord, reason: str) -> None:
+        """The robot can no longer do its task (fault, lost link, out of service): hand back
+        what it has not started; with a pod on board the lines are re-planned and the pod
+        stays on the robot until it can bring it home."""
         if rec.task_id is None:
             return
         if rec.phase in (Phase.TO_POD, Phase.TO_CHARGER, Phase.CHARGING, Phase.TO_PARK):
-            self.release(rec, f"robot {rec.id} went offline")
-            return
-        f.alarms.raise_alarm(
-            f"task:{rec.task_id}",
-            "robot_offline_with_pod",
-            "critical",
-            f"robot {rec.id} went offline carrying pod {rec.pod_id} (task {rec.task_id}); "
-            "the task waits for it to come back or for an operator",
-        )
+            self.release(rec, reason)
+        elif rec.phase in LIFTED:
+            self.recovery.strand(rec, reason)
 
     # ---- hand back ------------------------------------------------------------------------------
     def release(self, rec: RobotRecord, reason: str) -> None:
