@@ -4,7 +4,8 @@ Each simulator is its own process, exactly where the plant file says: a mosquitt
 fleet's broker URL is on loopback and nothing listens there, a `sim-plc` per Modbus TCP PLC, a
 `sim-crane` per crane, and one `sim-vda-robot` process per listed VDA 5050 vehicle, placed on
 the map. Then `wcs run --plant PLANT` in another shell controls them as if they were real. A
-simulator that dies is started again after `--restart-after-s` (kill one to test recovery);
+PLC or crane simulator that dies is started again after `--restart-after-s` (kill one to test
+recovery); a vehicle is not (it would come back at its start cell, not where it died).
 Ctrl-C or SIGTERM stops them all.
 """
 
@@ -39,6 +40,7 @@ class Simulator:
     cmd: list[str]
     proc: subprocess.Popen[bytes] | None = None
     restarts: int = 0
+    restart: bool = True  # PLCs and cranes come back; a vehicle restarted would jump home
 
     def start(self, log_dir: Path) -> None:
         log = open(log_dir / f"{self.name}.log", "ab")  # noqa: SIM115 - the child owns it
@@ -136,7 +138,7 @@ def plan_simulators(plant: Plant, args: argparse.Namespace, workdir: Path) -> li
                 "--start", str(node), "--serial", serial,
                 "--time-scale", str(args.time_scale),
                 "--state-interval-s", str(args.state_interval_s),
-            ]))
+            ], restart=False))
     return sims
 
 
@@ -214,7 +216,7 @@ def _watch(sims: list[Simulator], workdir: Path, stop: threading.Event,
             if sim.name not in died_at:
                 died_at[sim.name] = now
                 print(f"sim-equipment: {sim.name} exited with {sim.proc.returncode}", flush=True)
-            if restart_after_s > 0 and now - died_at[sim.name] >= restart_after_s:
+            if sim.restart and restart_after_s > 0 and now - died_at[sim.name] >= restart_after_s:
                 del died_at[sim.name]
                 sim.restarts += 1
                 sim.start(workdir)

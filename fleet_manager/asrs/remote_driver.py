@@ -20,7 +20,7 @@ from fleet_manager.asrs.pacing import WaitUntil
 from fleet_manager.asrs.rack import Rack
 from fleet_manager.asrs.records import MoveRecord
 from plc_bridge.config import PlcConfig
-from plc_bridge.crane_telegram import CraneClient
+from plc_bridge.crane_telegram import STATE_BUSY, STATE_FAULT, STATE_IDLE, CraneClient
 from plc_bridge.transport import ModbusTransport
 
 T = TypeVar("T")
@@ -51,7 +51,7 @@ class RemoteCraneDriver:
         client.poll_s = 0.02
         self.telegrams = TelegramCraneDriver(rack, client, move_timeout_s)
         self.last_position_m: tuple[float, float] | None = None
-        self.state = "idle"
+        self.state = STATE_IDLE  # as the crane's status word says (last known)
 
     def _run(self, coro: Coroutine[Any, Any, T]) -> Future[T]:
         return asyncio.run_coroutine_threadsafe(coro, self._loop)
@@ -64,20 +64,20 @@ class RemoteCraneDriver:
         return future.result()
 
     async def execute(self, move: MoveRecord, from_forks: bool = False) -> CraneOutcome:
-        self.state = "moving"
+        self.state = STATE_BUSY
         try:
             outcome = await self._await(self.telegrams.execute(move, from_forks))
         except (ConnectionError, TimeoutError, RuntimeError) as exc:
             # Lost link, refused or timed-out telegram: a crane fault the operator resets.
-            self.state = "fault"
+            self.state = STATE_FAULT
             return CraneOutcome(False, False, 0, f"crane {self.crane_id}: {exc}")
-        self.state = "idle" if outcome.ok else "fault"
+        self.state = STATE_IDLE if outcome.ok else STATE_FAULT
         self.last_position_m = outcome.position_m
         return outcome
 
     async def reset(self) -> None:
         await self._await(self.telegrams.reset())
-        self.state = "idle"
+        self.state = STATE_IDLE
 
     def describe(self) -> dict[str, Any]:
         x, y = self.last_position_m or (0.0, 0.0)

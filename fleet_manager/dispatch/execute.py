@@ -127,6 +127,8 @@ class Executor:
     def progress(self, dt_s: float) -> None:
         for rec in self.floor.robots.values():
             s = rec.status
+            if s.pod_id is not None and rec.pod_id is None:
+                self.recovery.adopt_reported(rec)
             if self.recovery.carries_home_pending(rec):
                 self.recovery.bring_home(rec)
             if rec.phase == Phase.SERVICE:

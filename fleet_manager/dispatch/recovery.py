@@ -94,6 +94,7 @@ class PodRecovery:
             rec.phase == Phase.IDLE
             and rec.pod_id is not None
             and self.floor.pods[rec.pod_id].carried_by == rec.id
+            and rec.task_id is None
             and s.online
             and s.error is None
             and not s.paused
@@ -101,6 +102,24 @@ class PodRecovery:
             and not rec.out_of_service
             and 0 <= s.node < self.floor.graph.n
         )
+
+    def adopt_reported(self, rec: RobotRecord) -> None:
+        """A robot reports a pod this control plane did not give it (e.g. after a restart of
+        the WCS mid-trip): the robot's word is the truth, so the pod is "on robot X" now and
+        goes home as soon as the robot can move."""
+        f = self.floor
+        pod_id = rec.status.pod_id
+        pod = f.pods.get(pod_id) if pod_id else None
+        if pod is None or rec.pod_id is not None or rec.phase != Phase.IDLE:
+            return
+        if pod.carried_by not in (None, rec.id):
+            return  # claimed by another robot's report: leave it to a technician
+        if pod.slot is not None:
+            f.slot_pod.pop(pod.slot, None)
+        pod.slot, pod.carried_by, pod.task_id = None, rec.id, None
+        rec.pod_id = pod.id
+        f.bus.emit("pod", "on_robot", f.now_s, pod_id=pod.id, robot_id=rec.id,
+                   reason="reported by the robot")
 
     def pod_home(self, pod_id: PodId) -> None:
         """The pod is back in storage: its alarm (if any) clears."""
