@@ -1,27 +1,27 @@
-"""The `wcs` command: one entry point whose subcommands live beside the code they drive."""
+"""The `wcs` command: one entry point whose subcommands live beside the code they drive.
+
+The control plane's own commands are listed here; the simulators add theirs from outside
+through the `wcs.commands` entry point group (see pyproject.toml), so this module never names
+them.
+"""
 
 from __future__ import annotations
 
 import argparse
 import importlib
 import sys
+from importlib.metadata import entry_points
 
 # Each module exposes `register(subparsers)`, adding its subcommands with
 # `set_defaults(func=handler)`; a handler takes the parsed args and returns an exit code.
 COMMAND_MODULES = (
     "fleet_manager.site.cli",  # validate-map
-    "sim.cli_simulate",  # simulate
     "fleet_manager.service_cli",  # run, serve
     "fleet_manager.plant.cli",  # validate-plant
     "fleet_manager.plant.check_cli",  # check-plant
-    "sim.equipment_cli",  # sim-equipment
     "fleet_manager.api.token_cli",  # token
-    "sim.plc.cli",  # sim-plc
-    "sim.gazebo.cli",  # export-gazebo
-    "sim.ros_up_cli",  # ros-up
-    "sim.vda5050.cli",  # sim-vda-robot
-    "sim.crane.cli",  # sim-crane
 )
+COMMAND_GROUP = "wcs.commands"  # plug-ins: simulate, sim-plc, sim-equipment, export-gazebo...
 
 EXIT_BAD_INPUT = 2
 
@@ -29,7 +29,8 @@ EXIT_BAD_INPUT = 2
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wcs", description="Warehouse control system")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    plugins = sorted(entry_points(group=COMMAND_GROUP), key=lambda ep: ep.name)
+    for name in [*COMMAND_MODULES, *(ep.value for ep in plugins)]:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:

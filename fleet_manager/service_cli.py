@@ -24,7 +24,9 @@ STATUS_EVERY_S = 5.0
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     run = subparsers.add_parser(
-        "run", help="run the simulated warehouse with generated orders, the API and the monitor"
+        "run",
+        help="drive a plant file's equipment (--plant), or the simulated demo warehouse,"
+        " with the API and the monitor",
     )
     _common(run)
     run.add_argument("--orders-per-h", type=float, default=600.0, help="generated orders per hour")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
 from typing import Any, TypeVar
@@ -25,6 +26,7 @@ from plc_bridge.transport import ModbusTransport
 
 T = TypeVar("T")
 POLL_S = 0.05  # control-loop time between looks at an in-flight telegram
+LINK_GRACE_S = 3.0  # a first connect may take this long before the link counts as down
 
 
 class RemoteCraneDriver:
@@ -47,6 +49,7 @@ class RemoteCraneDriver:
             config.connection, config.unit_id, config.timing, config.registers.span_name
         )
         self._run(self.transport.start()).result(10)
+        self._started_at = time.monotonic()
         client = CraneClient.create(self.transport, config.registers, config.timing)
         client.poll_s = 0.02
         self.telegrams = TelegramCraneDriver(rack, client, move_timeout_s)
@@ -78,6 +81,11 @@ class RemoteCraneDriver:
     async def reset(self) -> None:
         await self._await(self.telegrams.reset())
         self.state = STATE_IDLE
+
+    @property
+    def link_up(self) -> bool:
+        """The PLC link answers now; checked after a grace period from start (first connect)."""
+        return self.transport.connected or time.monotonic() - self._started_at < LINK_GRACE_S
 
     def describe(self) -> dict[str, Any]:
         x, y = self.last_position_m or (0.0, 0.0)

@@ -94,6 +94,10 @@ class Executor:
     def check_faults(self) -> None:
         for rec in self.floor.robots.values():
             s = rec.status
+            if not rec.seen_online:
+                if not s.online:
+                    continue  # never heard from yet: its fleet link reports that, not a fault
+                rec.seen_online = True
             faulted = s.error is not None or not s.online
             if faulted and rec.fault_alarm_id is None:
                 code = s.error or "offline"

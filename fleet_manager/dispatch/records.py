@@ -50,6 +50,7 @@ class RobotRecord:
     charger_id: str | None = None
     park_id: str | None = None
     fault_alarm_id: str | None = None
+    seen_online: bool = False  # reported at least once (a vehicle not yet heard is not "lost")
 
     @property
     def id(self) -> RobotId:

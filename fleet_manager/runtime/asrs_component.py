@@ -43,6 +43,7 @@ class _Aisle:
     driver: Any  # CraneDriver with describe()
     run: Coroutine[Any, Any, int] | None = None
     waiting: WaitUntil | None = None
+    link_alarm: str | None = None
 
 
 @dataclass
@@ -196,10 +197,26 @@ class AsrsComponent:
     # ---- the control thread --------------------------------------------------------------------
     def tick(self, now_s: float) -> None:
         for aisle in self.aisles.values():
+            self._watch_link(aisle)
             self._step(aisle, now_s)
         self.clock_s = max(self.clock_s, now_s)
         self._hand_off(now_s)
         self._arrivals()
+
+    def _watch_link(self, aisle: _Aisle) -> None:
+        """A crane behind a PLC link: one alarm while the link is down, cleared when it is up."""
+        up = getattr(aisle.driver, "link_up", None)
+        alarms = aisle.controller.alarms
+        if up is None or alarms is None:
+            return
+        if not up and aisle.link_alarm is None:
+            aisle.link_alarm = alarms.raise_alarm(
+                f"crane:{aisle.driver.crane_id}", "crane_link_lost", "error",
+                f"crane {aisle.driver.crane_id}: its PLC does not answer; moves wait",
+            ).id
+        elif up and aisle.link_alarm is not None:
+            alarms.clear(aisle.link_alarm)
+            aisle.link_alarm = None
 
     def _step(self, aisle: _Aisle, now_s: float) -> None:
         ctl = aisle.controller

@@ -45,6 +45,7 @@ class Vda5050FleetLink:
         self.transport: Any = None
         self._plane: Any = None
         self._broker_alarm: str | None = None
+        self._silent_alarm: dict[str, str] = {}  # serial -> alarm: listed, never heard from
         self._started_at = 0.0
 
     # ---- wiring (before the control thread starts) --------------------------------------------
@@ -89,6 +90,27 @@ class Vda5050FleetLink:
     def _before_tick(self, _now_s: float) -> None:
         self.master.pump()
         self._watch_broker()
+        self._watch_first_contact()
+
+    def _watch_first_contact(self) -> None:
+        """A listed vehicle not heard from within its state timeout after start: one alarm
+        (cleared when it reports); a vehicle that was online and drops out is the
+        dispatcher's robot fault instead."""
+        if self._plane is None or time.monotonic() - self._started_at < (
+            BROKER_GRACE_S + self.spec.state_timeout_s
+        ):
+            return
+        alarms = self._plane.alarms
+        for adapter in self.adapters:
+            serial = adapter.id
+            if adapter.state is None and serial not in self._silent_alarm:
+                self._silent_alarm[serial] = alarms.raise_alarm(
+                    f"robot:{serial}", "vda5050_vehicle_not_reporting", "warning",
+                    f"vehicle {serial} of fleet {self.spec.name} has sent nothing since the "
+                    "WCS started",
+                ).id
+            elif adapter.state is not None and serial in self._silent_alarm:
+                alarms.clear(self._silent_alarm.pop(serial))
 
     def _watch_broker(self) -> None:
         transport = self.transport
