@@ -20,7 +20,7 @@ POD_SKUS = sorted(
     {sku for p in SITE.pods.values() for sku in p.inventory},
     key=lambda s: (-sum(p.inventory.get(s, 0) for p in SITE.pods.values()), s),
 )[:6]
-ASRS_SKU = sorted(SITE.skus)[0]  # the AS/RS seeds totes of the first SKUs
+ASRS_SKU = min(SITE.skus)  # the AS/RS seeds totes of the first SKUs
 
 
 @pytest.fixture(scope="module")

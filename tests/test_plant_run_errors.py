@@ -15,7 +15,7 @@ WCS = [sys.executable, "-m", "fleet_manager.cli"]
 
 
 def _wcs(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*WCS, *args], cwd=REPO, capture_output=True, text=True, timeout=60,
+    return subprocess.run([*WCS, *args], check=False, cwd=REPO, capture_output=True, text=True, timeout=60,
                           env=env)
 
 
