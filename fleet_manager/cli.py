@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "fleet_manager.api.token_cli",  # token
     "sim.plc.cli",  # sim-plc
     "sim.gazebo.cli",  # export-gazebo
+    "fleet_manager.site.lif_cli",  # import-lif, export-lif
     "sim.ros_up_cli",  # ros-up
     "sim.vda5050.cli",  # sim-vda-robot
     "sim.crane.cli",  # sim-crane
