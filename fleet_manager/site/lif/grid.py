@@ -41,8 +41,9 @@ def infer_cell_size(xy: np.ndarray) -> float | None:
 
 
 def _phase(u: np.ndarray) -> float:
-    """The most common offset of positions from whole cells, in (-0.5, 0.5]."""
-    frac = np.round(u - np.round(u), 2)
+    """The most common offset of positions from whole cells, in [-0.5, 0.5)."""
+    frac = np.round(np.mod(u + 0.5, 1.0) - 0.5, 2)
+    frac[frac >= 0.5] -= 1.0  # 1.5 and 2.5 both give -0.5 (np.round rounds halves to even)
     counts = Counter(frac.tolist())
     top = max(counts.values())
     return float(min(k for k, v in counts.items() if v == top))

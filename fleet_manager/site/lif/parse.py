@@ -65,6 +65,11 @@ class LifDocument:
     layouts: list[LifLayout]
 
 
+def _at(path: str, key: str) -> str:
+    """JSON path of `key` inside `path`; the document root is ''."""
+    return f"{path}.{key}" if path else key
+
+
 def _obj(value: Any, path: str) -> dict:
     if not isinstance(value, dict):
         raise LifError(path, f"expected a JSON object, got {_kind(value)}")
@@ -74,46 +79,46 @@ def _obj(value: Any, path: str) -> dict:
 def _arr(d: dict, key: str, path: str, *, required: bool = True) -> list:
     if key not in d:
         if required:
-            raise LifError(f"{path}.{key}", "missing (required)")
+            raise LifError(_at(path, key), "missing (required)")
         return []
     value = d[key]
     if not isinstance(value, list):
-        raise LifError(f"{path}.{key}", f"expected an array, got {_kind(value)}")
+        raise LifError(_at(path, key), f"expected an array, got {_kind(value)}")
     return value
 
 
 def _str(d: dict, key: str, path: str, *, required: bool = True) -> str:
     if key not in d:
         if required:
-            raise LifError(f"{path}.{key}", "missing (required)")
+            raise LifError(_at(path, key), "missing (required)")
         return ""
     value = d[key]
     if not isinstance(value, str):
-        raise LifError(f"{path}.{key}", f"expected a string, got {_kind(value)}")
+        raise LifError(_at(path, key), f"expected a string, got {_kind(value)}")
     if required and not value:
-        raise LifError(f"{path}.{key}", "must not be empty")
+        raise LifError(_at(path, key), "must not be empty")
     return value
 
 
 def _num(d: dict, key: str, path: str, *, required: bool = True) -> float | None:
     if key not in d:
         if required:
-            raise LifError(f"{path}.{key}", "missing (required)")
+            raise LifError(_at(path, key), "missing (required)")
         return None
     value = d[key]
     # JSON true/false load as bool, a subclass of int: not a number here.
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise LifError(f"{path}.{key}", f"expected a number, got {_kind(value)}")
+        raise LifError(_at(path, key), f"expected a number, got {_kind(value)}")
     if not math.isfinite(value):
-        raise LifError(f"{path}.{key}", f"expected a finite number, got {value}")
+        raise LifError(_at(path, key), f"expected a finite number, got {value}")
     return float(value)
 
 
 def _bool(d: dict, key: str, path: str) -> bool:
     if key not in d:
-        raise LifError(f"{path}.{key}", "missing (required)")
+        raise LifError(_at(path, key), "missing (required)")
     if not isinstance(d[key], bool):
-        raise LifError(f"{path}.{key}", f"expected true or false, got {_kind(d[key])}")
+        raise LifError(_at(path, key), f"expected true or false, got {_kind(d[key])}")
     return bool(d[key])
 
 
@@ -149,7 +154,7 @@ def _vehicle_types(d: dict, key: str, path: str) -> list[tuple[str, dict, str]]:
     """(vehicleTypeId, property object, its path) for each entry; at least one, no repeats."""
     entries = _arr(d, key, path)
     if not entries:
-        raise LifError(f"{path}.{key}", "must not be empty (one entry per vehicle type)")
+        raise LifError(_at(path, key), "must not be empty (one entry per vehicle type)")
     out: list[tuple[str, dict, str]] = []
     seen: set[str] = set()
     for k, raw in enumerate(entries):
@@ -230,7 +235,7 @@ def _unique(items: list[Any], what: str, key: str) -> None:
 
 def parse_lif(data: Any) -> LifDocument:
     """Check a decoded LIF 1.x document and return its typed view; raise LifError at the first fault."""
-    doc = _obj(data, "$")
+    doc = _obj(data, "document")
     if "metaInformation" not in doc:
         raise LifError("metaInformation", "missing (required)")
     meta = _obj(doc["metaInformation"], "metaInformation")
@@ -241,7 +246,7 @@ def parse_lif(data: Any) -> LifDocument:
         raise LifError(
             "metaInformation.lifVersion", f"LIF {version} is not supported (this reads LIF 1.x)"
         )
-    raw_layouts = _arr(doc, "layouts", "$")
+    raw_layouts = _arr(doc, "layouts", "")
     if not raw_layouts:
         raise LifError("layouts", "must hold at least one layout")
     layouts: list[LifLayout] = []
