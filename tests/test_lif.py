@@ -424,3 +424,9 @@ def test_cli_export_bad_map_exits_2(tmp_path: Path) -> None:
     assert res.returncode == 2
     assert "queue cell is a wall" in res.stderr and "Traceback" not in res.stderr
     assert not out.exists()
+
+
+def test_nodes_spanning_a_huge_grid_are_refused_not_allocated() -> None:
+    lif = _lif({"A": (0.0, 0.0), "B": (1.0, 0.0), "C": (5000.0, 5000.0)}, [("A", "B")])
+    with pytest.raises(LifError, match=r"^layouts\[0\]\.nodes: the nodes span 5003 x 5003 cells"):
+        import_lif(lif)

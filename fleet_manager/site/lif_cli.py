@@ -106,8 +106,9 @@ def handle_export(args: argparse.Namespace) -> int:
     for note in export_notes(site):
         print(f"note: {note}")
     layout = document["layouts"][0]
+    version = document["metaInformation"]["lifVersion"]
     print(
-        f"{args.out}: LIF {document['metaInformation']['lifVersion']}, layout {layout['layoutId']!r}: "
+        f"{args.out}: LIF {version}, layout {layout['layoutId']!r}: "
         f"{len(layout['nodes'])} nodes, {len(layout['edges'])} edges, "
         f"{len(layout['stations'])} stations"
     )

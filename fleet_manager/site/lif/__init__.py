@@ -1,4 +1,4 @@
-"""VDA/VDMA Layout Interchange Format (LIF 1.0.0): export a site, import a LIF layout (docs/lif.md)."""
+"""VDA/VDMA Layout Interchange Format (LIF 1.0.0): site export and LIF import (docs/lif.md)."""
 
 from fleet_manager.site.lif.export import export_lif, export_notes
 from fleet_manager.site.lif.importer import LifImport, import_lif, import_lif_site

@@ -1,4 +1,4 @@
-"""Site -> LIF 1.0.0: one node per traversable cell, one edge per directed move, features as stations."""
+"""Site -> LIF 1.0.0: a node per traversable cell, an edge per directed move, stations."""
 
 from __future__ import annotations
 
@@ -164,6 +164,7 @@ def export_notes(site: Site) -> list[str]:
             notes.append(f"{what}: {count} not written{kept}")
     if site.forbidden:
         notes.append(
-            f"forbidden: {len(site.forbidden)} zones not written (the cells they remove have no node)"
+            f"forbidden: {len(site.forbidden)} zones not written "
+            "(the cells they remove have no node)"
         )
     return notes

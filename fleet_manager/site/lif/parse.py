@@ -1,4 +1,4 @@
-"""LIF 1.x documents: structural checks naming the JSON path, and the typed view the importer reads."""
+"""LIF 1.x documents: structural checks naming the JSON path; the typed view the importer reads."""
 
 from __future__ import annotations
 
@@ -234,7 +234,7 @@ def _unique(items: list[Any], what: str, key: str) -> None:
 
 
 def parse_lif(data: Any) -> LifDocument:
-    """Check a decoded LIF 1.x document and return its typed view; raise LifError at the first fault."""
+    """Check a decoded LIF 1.x document, return its typed view; LifError at the first fault."""
     doc = _obj(data, "document")
     if "metaInformation" not in doc:
         raise LifError("metaInformation", "missing (required)")
