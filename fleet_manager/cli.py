@@ -16,6 +16,7 @@ from importlib.metadata import entry_points
 # `set_defaults(func=handler)`; a handler takes the parsed args and returns an exit code.
 COMMAND_MODULES = (
     "fleet_manager.site.cli",  # validate-map
+    "fleet_manager.site.lif_cli",  # import-lif, export-lif
     "fleet_manager.service_cli",  # run, serve
     "fleet_manager.plant.cli",  # validate-plant
     "fleet_manager.plant.check_cli",  # check-plant
