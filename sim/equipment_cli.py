@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fleet_manager.child_process import die_with_parent
-from fleet_manager.plant import PlantError, load_plant
+from fleet_manager.plant.cli import load_plant_or_report
 from fleet_manager.plant.model import ModbusTcp, Plant, Vda5050Fleet
 from fleet_manager.robots.vda5050.broker import MosquittoBroker
 from fleet_manager.runtime.robots_option import free_start_nodes
@@ -166,11 +166,8 @@ def start_brokers(plant: Plant) -> list[MosquittoBroker]:
 
 
 def main(args: argparse.Namespace) -> int:
-    try:
-        plant = load_plant(args.plant)
-    except PlantError as exc:
-        for line in exc.lines():
-            print(line, file=sys.stderr)
+    plant = load_plant_or_report(args.plant)
+    if plant is None:
         return EXIT_BAD_INPUT
     if args.time_scale <= 0:
         print("wcs sim-equipment: --time-scale must be > 0", file=sys.stderr)

@@ -16,7 +16,6 @@ import numpy as np
 from fleet_manager.alarms import Alarm
 from fleet_manager.control import ControlPlane
 from fleet_manager.dispatch import CommandRejected, UnknownResource
-from fleet_manager.domain import Order, Task
 from fleet_manager.events import EventBus
 from fleet_manager.inventory import IntakeError, ScanEvent
 from fleet_manager.robots.adapter import RobotAdapter
@@ -29,12 +28,16 @@ from sim.robot import SimulatedRobot
 __all__ = ["CommandRejected", "IntakeError", "SimConfig", "Simulation", "UnknownResource"]
 
 
-class Simulation:
-    """A site with simulated AMRs, an order stream and the real dispatcher on a simulated clock.
+class Simulation(ControlPlane):
+    """The control plane with simulated AMRs and an order stream, on a simulated clock.
 
     Deterministic for a seed: the same site, seed, robot count and config give the same events
     and KPIs. `step()` advances one tick (`tick_s` = cell size / robot speed); real-time pacing is
     the caller's job (call `run_until(t)` with wall-clock time).
+
+    Everything a run decides is the control plane's own (`ControlPlane`, the same that drives
+    real vehicles); the simulation adds the equipment (SimulatedRobot), the WMS (an order and
+    returns stream) and the manual clock (`step()` moves it by one tick).
 
     Outside robots (e.g. VDA 5050 vehicles over MQTT) join through `extra_robots`; then
     `before_tick(now_s)` runs before each dispatcher tick (pump their messages) and
@@ -57,9 +60,7 @@ class Simulation:
         self.site = site
         self.seed = seed
         self.config = config if isinstance(config, SimConfig) else SimConfig.from_dict(config or {})
-        self.bus = bus or EventBus()
         self.ticks = TickModel.for_site(site)
-        self.tick_s = self.ticks.tick_s
         rng = np.random.default_rng(seed)
         self.robots = self._make_robots(robots, rng)
         self.extra_robots = self._check_extra(extra_robots or [])
@@ -67,22 +68,20 @@ class Simulation:
             r for r in (*self.robots.values(), *self.extra_robots.values()) if hasattr(r, "advance")
         ]
         self._scan_rng = np.random.default_rng(rng.integers(2**31))
-        self.plane = ControlPlane(
+        super().__init__(
             site,
             [*self.robots.values(), *self.extra_robots.values()],
-            bus=self.bus,
+            bus=bus,
             config=self.config.dispatch(),
             seed=int(rng.integers(2**31)),
             scanner=self._scan,
-            tick_s=self.tick_s,
+            tick_s=self.ticks.tick_s,
         )
-        self.dispatcher = self.plane.dispatcher
-        self.alarms = self.plane.alarms
         if before_tick is not None:
-            self.plane.before_tick.append(before_tick)
+            self.before_tick.append(before_tick)
         if after_moves is not None:
-            self.plane.after_tick.append(after_moves)
-        self.plane.after_tick.append(self._advance_robots)
+            self.after_tick.append(after_moves)
+        self.after_tick.append(self._advance_robots)
         rate = self.config.orders_per_h
         if rate is None:
             units_per_order = self.config.mean_lines * (1 + self.config.max_qty) / 2
@@ -149,47 +148,11 @@ class Simulation:
             out[rid] = robot
         return out
 
-    # ---- state the API reads ---------------------------------------------------------------------
-    @property
-    def now_s(self) -> float:
-        return self.plane.now_s
-
-    @property
-    def orders(self) -> dict[str, Order]:
-        return self.plane.orders
-
-    @property
-    def tasks(self) -> dict[str, Task]:
-        return self.plane.tasks
-
-    @property
-    def inventory(self) -> Any:
-        return self.plane.inventory
-
-    # ---- commands: the control plane's -----------------------------------------------------------
-    def submit_order(self, order: Order) -> None:
-        self.plane.submit_order(order)
-
-    def cancel_order(self, order_id: str) -> None:
-        self.plane.cancel_order(order_id)
-
-    def set_order_priority(self, order_id: str, priority: int) -> None:
-        self.plane.set_order_priority(order_id, priority)
-
-    def submit_task(self, task: Task) -> None:
-        self.plane.submit_task(task)
-
-    def cancel_task(self, task_id: str) -> None:
-        self.plane.cancel_task(task_id)
-
-    def command_robot(self, robot_id: str, command: str) -> None:
-        self.plane.command_robot(robot_id, command)
-
     # ---- the simulator's own controls -------------------------------------------------------------
     def inject_fault(self, robot_id: str, code: str, message: str = "") -> Alarm:
         """Fault a simulated robot: it stops where it is and an alarm is raised at once."""
         self._simulated(robot_id).set_fault(code)
-        return self.plane.raise_robot_fault(robot_id, code, message)
+        return self.raise_robot_fault(robot_id, code, message)
 
     def clear_fault(self, robot_id: str) -> None:
         self._simulated(robot_id).clear_fault()
@@ -206,7 +169,7 @@ class Simulation:
     def step(self) -> None:
         """Advance one tick: new orders and returns, one control-plane tick, robots move."""
         started = time.perf_counter()
-        now = self.plane.now_s
+        now = self.now_s
         d = self.dispatcher
         d.now_s = now
         for order in self.stream.due(now):
@@ -216,34 +179,25 @@ class Simulation:
                 d.kpi.orders_rejected += 1
         while self._next_return_s <= now:
             self._submit_return()
-        self.plane.step()
-        if not self._warm and self.plane.now_s >= self.config.warmup_s:
+        super().step()
+        if not self._warm and self.now_s >= self.config.warmup_s:
             self._warm = True
-            d.kpi.reset_window(self.plane.now_s)
+            d.kpi.reset_window(self.now_s)
         self.wall_s += time.perf_counter() - started
 
     def _advance_robots(self, _now_s: float) -> None:
         for robot in self._advancing:
             robot.advance(self.tick_s)
 
-    def run_until(self, t_s: float) -> None:
-        while self.now_s < t_s - 1e-9:
-            self.step()
-
     # ---- reports ---------------------------------------------------------------------------------
     def kpis(self) -> dict[str, Any]:
         """Deterministic KPIs, plus `wall_clock` (machine-dependent, excluded from comparisons)."""
-        report = self.plane.kpis()
+        report = super().kpis()
         report["wall_clock"] = {
             "wall_s": round(self.wall_s, 3),
             "sim_s_per_wall_s": round(self.now_s / self.wall_s, 1) if self.wall_s else None,
         }
         return report
-
-    def snapshot(self) -> dict[str, Any]:
-        snap = self.plane.snapshot()
-        snap["kpis"] = self.kpis()
-        return snap
 
     # ---- internals -------------------------------------------------------------------------------
     def _scan(self, pick: dict[str, Any], pod: str, station: str, now_s: float) -> ScanEvent:

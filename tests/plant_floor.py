@@ -6,11 +6,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
+from test_api_helpers import wait_for as wait_until  # noqa: F401  (the one poll helper)
 
 from fleet_manager.child_process import free_loopback_port
 
@@ -112,14 +112,3 @@ class PlantFloor:
             r = c.get(path)
         r.raise_for_status()
         return r.json()
-
-
-def wait_until(check: Any, timeout_s: float, what: str, every_s: float = 0.2) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
-        time.sleep(every_s)

@@ -140,7 +140,7 @@ def test_a_killed_wcs_run_loses_and_doubles_no_order(floor: PlantFloor) -> None:
             seen_double.append({r["id"]: r["task_id"] for r in robots})
         return all(_state(floor, "orders", o)["state"] == "done" for o in orders)
 
-    wait_until(all_done, 300, "the orders done after the restart", every_s=0.5)
+    wait_until(all_done, 300, "the orders done after the restart")
     assert not seen_double
     # Again exactly once each, with every unit picked once.
     for o in orders:

@@ -11,12 +11,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import sys
 import threading
 import time
 from dataclasses import dataclass
 
-from fleet_manager.plant import PlantError, load_plant
+from fleet_manager.plant.cli import load_plant_or_report
 from fleet_manager.plant.model import CraneDevice, Plant, PlcDevice, Vda5050Fleet
 
 EXIT_BAD_INPUT = 2
@@ -120,11 +119,8 @@ def check(plant: Plant, listen_s: float) -> list[Row]:
 
 
 def main(args: argparse.Namespace) -> int:
-    try:
-        plant = load_plant(args.plant)
-    except PlantError as exc:
-        for line in exc.lines():
-            print(line, file=sys.stderr)
+    plant = load_plant_or_report(args.plant)
+    if plant is None:
         return EXIT_BAD_INPUT
     rows = check(plant, args.listen_s)
     ok = all(r.reachable and r.match == "ok" for r in rows)

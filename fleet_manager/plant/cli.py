@@ -7,6 +7,7 @@ import sys
 
 from fleet_manager.plant.errors import PlantError
 from fleet_manager.plant.loader import load_plant
+from fleet_manager.plant.model import Plant
 
 EXIT_BAD_INPUT = 2
 
@@ -20,12 +21,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=handle_validate_plant)
 
 
-def handle_validate_plant(args: argparse.Namespace) -> int:
+def load_plant_or_report(path: str) -> Plant | None:
+    """The plant at `path`, or None after printing every problem (one per line) to stderr."""
     try:
-        plant = load_plant(args.file)
+        return load_plant(path)
     except PlantError as exc:
         for line in exc.lines():
             print(line, file=sys.stderr)
+    return None
+
+
+def handle_validate_plant(args: argparse.Namespace) -> int:
+    plant = load_plant_or_report(args.file)
+    if plant is None:
         return EXIT_BAD_INPUT
     print(plant.describe())
     return 0

@@ -35,16 +35,21 @@ def summary(site: Site) -> str:
     )
 
 
-def handle_validate_map(args: argparse.Namespace) -> int:
-    path = args.file or str(default_map_path())
+def load_site_or_report(path: str) -> Site | None:
+    """The site at `path`, or None after printing every fault (one per line) to stderr."""
     try:
-        site = load_site(path)
+        return load_site(path)
     except MapValidationError as exc:
         for err in exc.errors:
             print(str(err), file=sys.stderr)
-        return EXIT_BAD_INPUT
     except MapError as exc:
         print(str(exc), file=sys.stderr)
+    return None
+
+
+def handle_validate_map(args: argparse.Namespace) -> int:
+    site = load_site_or_report(args.file or str(default_map_path()))
+    if site is None:
         return EXIT_BAD_INPUT
     print(summary(site))
     return 0

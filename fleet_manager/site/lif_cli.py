@@ -9,10 +9,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from fleet_manager.site.cli import summary
-from fleet_manager.site.errors import MapError, MapValidationError
+from fleet_manager.site.cli import load_site_or_report, summary
 from fleet_manager.site.lif import LifError, export_lif, export_notes, import_lif_site
-from fleet_manager.site.loader import load_site
 from fleet_manager.site.paths import default_map_path
 
 EXIT_BAD_INPUT = 2
@@ -85,14 +83,8 @@ def handle_import(args: argparse.Namespace) -> int:
 
 def handle_export(args: argparse.Namespace) -> int:
     path = args.map or str(default_map_path())
-    try:
-        site = load_site(path)
-    except MapValidationError as exc:
-        for err in exc.errors:
-            print(str(err), file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except MapError as exc:
-        print(str(exc), file=sys.stderr)
+    site = load_site_or_report(path)
+    if site is None:
         return EXIT_BAD_INPUT
     try:
         document = export_lif(site, vehicle_type_id=args.vehicle_type)
