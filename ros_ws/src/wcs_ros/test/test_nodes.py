@@ -10,6 +10,7 @@ from rclpy.action import ActionClient
 from wcs_interfaces.action import ExecuteTask
 from wcs_interfaces.msg import FleetState, TaskState
 from wcs_interfaces.srv import CancelTask, CommandRobot, SubmitTask
+from wcs_ros.convert import MapFrame, fleet_state_from_ros
 from wcs_ros.qos import FLEET_STATE_QOS, TASK_STATE_QOS
 
 
@@ -65,13 +66,15 @@ def test_fleet_state_positions_match_the_simulator(fleet: Fleet) -> None:
     assert reply.accepted, reply.error
     task = fleet.sim.tasks[reply.task_id]
     fleet.spin_until(lambda: task.is_terminal and len(messages) >= 5, 'park task and messages')
+    frame = MapFrame.for_site(fleet.sim.site)
 
     assert messages
     moved = False
     start = fleet.positions[0.0]
     for msg in messages:
         expected = fleet.positions[msg.sim_time_s]
-        got = {r.id: (r.x_m, r.y_m) for r in msg.robots}
+        _, robots = fleet_state_from_ros(msg, frame)
+        got = {r['id']: (r['x_m'], r['y_m']) for r in robots}
         assert got == expected, f'fleet_state at {msg.sim_time_s} s differs from the simulator'
         moved = moved or got != start
     assert moved, 'no fleet_state message showed a robot moving'
