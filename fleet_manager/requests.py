@@ -46,8 +46,9 @@ def parse_kind(kind: str, allowed: Collection[TaskKind]) -> TaskKind:
     try:
         parsed = TaskKind(kind)
     except ValueError:
-        raise _invalid("kind", f"unknown task kind {kind!r} (one of {names})",
-                       "unknown_kind") from None
+        raise _invalid(
+            "kind", f"unknown task kind {kind!r} (one of {names})", "unknown_kind"
+        ) from None
     if parsed not in allowed:
         raise _invalid("kind", f"{kind!r} is not served here (one of {names})", "wrong_kind")
     return parsed
@@ -61,16 +62,19 @@ def _id(payload: dict[str, Any], name: str, *, required: bool) -> str | None:
             raise _invalid(f"payload.{name}", "is required", "missing_field")
         return None
     if not isinstance(value, str):
-        raise _invalid(f"payload.{name}", f"must be a string, got {type(value).__name__}",
-                       "wrong_type")
+        raise _invalid(
+            f"payload.{name}", f"must be a string, got {type(value).__name__}", "wrong_type"
+        )
     if not value.strip() or value != value.strip() or len(value) > MAX_ID_CHARS:
-        raise _invalid(f"payload.{name}",
-                       f"must be a non-empty id without surrounding blanks, got {value!r}")
+        raise _invalid(
+            f"payload.{name}", f"must be a non-empty id without surrounding blanks, got {value!r}"
+        )
     return value
 
 
-def _member(payload: dict[str, Any], name: str, known: Collection[str], what: str, *,
-            required: bool) -> str | None:
+def _member(
+    payload: dict[str, Any], name: str, known: Collection[str], what: str, *, required: bool
+) -> str | None:
     value = _id(payload, name, required=required)
     if value is not None and value not in known:
         raise _invalid(f"payload.{name}", f"unknown {what} {value!r}", "unknown_location")
@@ -84,8 +88,9 @@ def _quantity(payload: dict[str, Any]) -> int:
     return qty
 
 
-def check_fleet_task(site: Site, robot_ids: Collection[str], kind: str,
-                     payload: dict[str, Any]) -> TaskKind:
+def check_fleet_task(
+    site: Site, robot_ids: Collection[str], kind: str, payload: dict[str, Any]
+) -> TaskKind:
     """Raise RequestError unless a fleet task of `kind` with `payload` may be submitted.
 
     Checks what the request names against the site and the fleet (robot, parking spot, pod,
@@ -102,14 +107,19 @@ def check_fleet_task(site: Site, robot_ids: Collection[str], kind: str,
         _member(payload, "pod_id", site.pods, "pod", required=True)
         _member(payload, "station_id", site.stations, "pick station", required=True)
         hold = payload.get("hold_s", 0.0)
-        if isinstance(hold, bool) or not isinstance(hold, int | float) \
-                or not math.isfinite(hold) or not 0 <= hold < 1e9:
+        if (
+            isinstance(hold, bool)
+            or not isinstance(hold, int | float)
+            or not math.isfinite(hold)
+            or not 0 <= hold < 1e9
+        ):
             raise _invalid("payload.hold_s", f"must be seconds >= 0, got {hold!r}")
     return task_kind
 
 
-def check_asrs_task(site: Site, kind: str, payload: dict[str, Any],
-                    inventories: dict[str, Any] | None = None) -> TaskKind:
+def check_asrs_task(
+    site: Site, kind: str, payload: dict[str, Any], inventories: dict[str, Any] | None = None
+) -> TaskKind:
     """Raise RequestError unless an AS/RS store or retrieve may be accepted now.
 
     `payload`: aisle_id, sku, quantity (default 1), tote_id?, slot_id?, lot? (store);
@@ -128,8 +138,10 @@ def check_asrs_task(site: Site, kind: str, payload: dict[str, Any],
         raise _invalid("payload.lot", f"must be a string, got {type(lot).__name__}", "wrong_type")
     if task_kind == TaskKind.ASRS_STORE:
         if "station_id" in payload:
-            raise _invalid("payload.station_id", "a store takes no station (the tote comes "
-                           "in at the I/O point)")
+            raise _invalid(
+                "payload.station_id",
+                "a store takes no station (the tote comes in at the I/O point)",
+            )
     else:
         _member(payload, "station_id", site.stations, "pick station", required=False)
         if "slot_id" in payload:

@@ -21,34 +21,53 @@ DEMO = load_site(REPO / "maps" / "demo.yaml")
 ROBOTS = ("R01", "R02", "R03")
 
 
-@pytest.mark.parametrize(("kind", "payload"), [
-    ("park", {}),
-    ("park", {"robot": "R01", "spot": "PK1"}),
-    ("charge", {"robot": "R02"}),
-    ("pod_fetch", {"pod_id": "POD1", "station_id": "ST1", "hold_s": 5}),
-    ("exception", {}),
-])
+@pytest.mark.parametrize(
+    ("kind", "payload"),
+    [
+        ("park", {}),
+        ("park", {"robot": "R01", "spot": "PK1"}),
+        ("charge", {"robot": "R02"}),
+        ("pod_fetch", {"pod_id": "POD1", "station_id": "ST1", "hold_s": 5}),
+        ("exception", {}),
+    ],
+)
 def test_valid_fleet_tasks_pass(kind: str, payload: dict[str, Any]) -> None:
     assert check_fleet_task(TINY, ROBOTS, kind, payload) == TaskKind(kind)
 
 
-@pytest.mark.parametrize(("kind", "payload", "field", "code"), [
-    ("teleport", {}, "kind", "unknown_kind"),
-    ("asrs_store", {}, "kind", "wrong_kind"),
-    ("park", {"robot": "R9"}, "payload.robot", "unknown_location"),
-    ("park", {"robot": ""}, "payload.robot", "invalid_value"),
-    ("park", {"robot": 1}, "payload.robot", "wrong_type"),
-    ("park", {"spot": "PK9"}, "payload.spot", "unknown_location"),
-    ("pod_fetch", {"station_id": "ST1"}, "payload.pod_id", "missing_field"),
-    ("pod_fetch", {"pod_id": "POD1", "station_id": "ST9"}, "payload.station_id",
-     "unknown_location"),
-    ("pod_fetch", {"pod_id": "POD1", "station_id": "ST1", "hold_s": -1}, "payload.hold_s",
-     "invalid_value"),
-    ("pod_fetch", {"pod_id": "POD1", "station_id": "ST1", "hold_s": float("nan")},
-     "payload.hold_s", "invalid_value"),
-])
-def test_bad_fleet_tasks_name_field_and_code(kind: str, payload: dict[str, Any], field: str,
-                                             code: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "payload", "field", "code"),
+    [
+        ("teleport", {}, "kind", "unknown_kind"),
+        ("asrs_store", {}, "kind", "wrong_kind"),
+        ("park", {"robot": "R9"}, "payload.robot", "unknown_location"),
+        ("park", {"robot": ""}, "payload.robot", "invalid_value"),
+        ("park", {"robot": 1}, "payload.robot", "wrong_type"),
+        ("park", {"spot": "PK9"}, "payload.spot", "unknown_location"),
+        ("pod_fetch", {"station_id": "ST1"}, "payload.pod_id", "missing_field"),
+        (
+            "pod_fetch",
+            {"pod_id": "POD1", "station_id": "ST9"},
+            "payload.station_id",
+            "unknown_location",
+        ),
+        (
+            "pod_fetch",
+            {"pod_id": "POD1", "station_id": "ST1", "hold_s": -1},
+            "payload.hold_s",
+            "invalid_value",
+        ),
+        (
+            "pod_fetch",
+            {"pod_id": "POD1", "station_id": "ST1", "hold_s": float("nan")},
+            "payload.hold_s",
+            "invalid_value",
+        ),
+    ],
+)
+def test_bad_fleet_tasks_name_field_and_code(
+    kind: str, payload: dict[str, Any], field: str, code: str
+) -> None:
     with pytest.raises(RequestError) as err:
         check_fleet_task(TINY, ROBOTS, kind, payload)
     assert (err.value.field, err.value.code, err.value.status) == (field, code, 422)
@@ -61,26 +80,43 @@ def inventory(tmp_path: Path) -> AsrsInventory:
     return AsrsInventory(rack, InventoryStore(tmp_path / "inv.db"), ClosestOpenSlot())
 
 
-@pytest.mark.parametrize(("kind", "payload", "field"), [
-    ("asrs_store", {"aisle_id": "AS1", "sku": "SKU-NOPE"}, "payload.sku"),
-    ("asrs_store", {"aisle_id": "AS1", "sku": "SKU-0001", "tote_id": ""}, "payload.tote_id"),
-    ("asrs_store", {"aisle_id": "AS1", "sku": "SKU-0001", "tote_id": " T"}, "payload.tote_id"),
-    ("asrs_store", {"aisle_id": "AS1", "sku": "SKU-0001", "quantity": 0}, "payload.quantity"),
-    ("asrs_store", {"aisle_id": "AS1", "sku": "SKU-0001", "quantity": True},
-     "payload.quantity"),
-    ("asrs_store", {"aisle_id": "AS1", "sku": "SKU-0001", "lot": 3}, "payload.lot"),
-    ("asrs_store", {"aisle_id": "AS1", "sku": "SKU-0001", "station_id": "ST1"},
-     "payload.station_id"),
-    ("asrs_store", {"sku": "SKU-0001"}, "payload.aisle_id"),
-    ("asrs_store", {"aisle_id": "AS9", "sku": "SKU-0001"}, "payload.aisle_id"),
-    ("asrs_retrieve", {"aisle_id": "AS1", "sku": "SKU-0001", "station_id": "ST99"},
-     "payload.station_id"),
-    ("asrs_retrieve", {"aisle_id": "AS1", "sku": "SKU-0001", "slot_id": "x"}, "payload.slot_id"),
-    ("asrs_retrieve", {"aisle_id": "AS1"}, "payload.sku"),
-    ("park", {"aisle_id": "AS1", "sku": "SKU-0001"}, "kind"),
-])
-def test_bad_asrs_requests_are_refused_by_the_site(kind: str, payload: dict[str, Any],
-                                                   field: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "payload", "field"),
+    [
+        ("asrs_store", {"aisle_id": "AS1", "sku": "SKU-NOPE"}, "payload.sku"),
+        ("asrs_store", {"aisle_id": "AS1", "sku": "SKU-0001", "tote_id": ""}, "payload.tote_id"),
+        ("asrs_store", {"aisle_id": "AS1", "sku": "SKU-0001", "tote_id": " T"}, "payload.tote_id"),
+        ("asrs_store", {"aisle_id": "AS1", "sku": "SKU-0001", "quantity": 0}, "payload.quantity"),
+        (
+            "asrs_store",
+            {"aisle_id": "AS1", "sku": "SKU-0001", "quantity": True},
+            "payload.quantity",
+        ),
+        ("asrs_store", {"aisle_id": "AS1", "sku": "SKU-0001", "lot": 3}, "payload.lot"),
+        (
+            "asrs_store",
+            {"aisle_id": "AS1", "sku": "SKU-0001", "station_id": "ST1"},
+            "payload.station_id",
+        ),
+        ("asrs_store", {"sku": "SKU-0001"}, "payload.aisle_id"),
+        ("asrs_store", {"aisle_id": "AS9", "sku": "SKU-0001"}, "payload.aisle_id"),
+        (
+            "asrs_retrieve",
+            {"aisle_id": "AS1", "sku": "SKU-0001", "station_id": "ST99"},
+            "payload.station_id",
+        ),
+        (
+            "asrs_retrieve",
+            {"aisle_id": "AS1", "sku": "SKU-0001", "slot_id": "x"},
+            "payload.slot_id",
+        ),
+        ("asrs_retrieve", {"aisle_id": "AS1"}, "payload.sku"),
+        ("park", {"aisle_id": "AS1", "sku": "SKU-0001"}, "kind"),
+    ],
+)
+def test_bad_asrs_requests_are_refused_by_the_site(
+    kind: str, payload: dict[str, Any], field: str
+) -> None:
     with pytest.raises(RequestError) as err:
         check_asrs_task(DEMO, kind, payload)
     assert err.value.field == field, err.value

@@ -35,6 +35,7 @@ class Fleet:
     sim: Simulation
     executor: SingleThreadedExecutor
     client: Node
+    nodes: list[Node] = field(default_factory=list)  # simulator, dispatcher, client
     # sim time -> robot positions after each step, to check fleet_state messages against
     positions: dict[float, dict[str, tuple[float, float]]] = field(default_factory=dict)
 
@@ -74,7 +75,7 @@ def fleet() -> Iterator[Fleet]:
         executor = SingleThreadedExecutor()
         for node in nodes:
             executor.add_node(node)
-        yield Fleet(sim, executor, nodes[-1])
+        yield Fleet(sim, executor, nodes[-1], nodes)
     finally:
         for node in reversed(nodes):
             node.destroy_node()

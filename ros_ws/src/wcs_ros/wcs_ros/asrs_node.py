@@ -57,6 +57,8 @@ class AsrsNode(Node):
             float(self.params['crane_poll_period_s']), self.step_crane,
             clock=Clock(clock_type=ClockType.STEADY_TIME))
         self.add_post_set_parameters_callback(self._apply)
+        self.get_logger().info(f'serving AS/RS aisle {self.aisle_id} '
+                               f'(inventory {self.params["inventory_db"]})')
 
     def _build(self, params: dict[str, Any]) -> None:
         """Site, aisle, inventory, crane and controller (imported late: core, not ROS)."""

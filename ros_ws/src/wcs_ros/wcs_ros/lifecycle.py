@@ -67,6 +67,11 @@ class GuardedLifecycleNode(LifecycleNode):
         if why is not None:
             self.get_logger().warning(why)
             return TransitionCallbackReturn.FAILURE
-        transition_id = next(i for i, name in self.available_transitions().items()
-                             if name == label)
-        return self._LifecycleNode__change_state(transition_id)
+        triggers = {'configure': self.trigger_configure, 'activate': self.trigger_activate,
+                    'deactivate': self.trigger_deactivate, 'cleanup': self.trigger_cleanup,
+                    'shutdown': self.trigger_shutdown}
+        try:
+            return triggers[label]()
+        except (KeyError, _rclpy.RCLError) as exc:
+            self.get_logger().warning(f'transition {label} refused: {exc}')
+            return TransitionCallbackReturn.FAILURE
