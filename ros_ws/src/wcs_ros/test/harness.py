@@ -84,7 +84,7 @@ def fleet() -> Iterator[Fleet]:
 
 @pytest.fixture
 def ros() -> Iterator[None]:
-    """rclpy initialised for one test (its domain: ROS_DOMAIN_ID of the run)."""
+    """Initialise rclpy for one test (its domain: ROS_DOMAIN_ID of the run)."""
     rclpy.init()
     try:
         yield

@@ -1,4 +1,4 @@
-"""Real rclpy: the AS/RS node answers at once, runs the crane in (simulated) time, refuses bad input."""
+"""Real rclpy: the AS/RS node answers at once, runs the crane in time, refuses bad input."""
 
 from __future__ import annotations
 

@@ -43,8 +43,9 @@ class Manager:
         return self._call(self.change, request).success
 
     def state(self) -> str:
-        """GetState, asked again until answered: it is idempotent, and a request sent while
-        discovery still matches the two sides (a process just started) can be lost."""
+        """Ask GetState until answered (it is idempotent)."""
+        # A request sent while discovery still matches the two sides of a process that just
+        # started can be lost.
         assert self.get.wait_for_service(timeout_sec=WAIT_S)
         for _ in range(int(WAIT_S)):
             future = self.get.call_async(GetState.Request())

@@ -98,7 +98,7 @@ class AsrsNode(Node):
         return self.get_clock().now().nanoseconds / 1e9
 
     def now_s(self) -> float:
-        """The controller's clock: ROS time, held at a phase end while the crane catches up."""
+        """Return the controller's clock: ROS time, held at a phase end while the crane runs."""
         return self.clock_s
 
     # --- requests -------------------------------------------------------------------------
@@ -196,4 +196,3 @@ def main(args: list[str] | None = None) -> int:
 
 if __name__ == '__main__':
     sys.exit(main())
-

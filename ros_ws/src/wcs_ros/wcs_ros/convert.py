@@ -131,7 +131,7 @@ def task_event_from_ros(msg: TaskState) -> TaskEvent:
 
 
 def parse_payload(payload_json: str) -> dict[str, Any]:
-    """A request's payload_json as a dict ('' is {}); ConversionError names the field."""
+    """Parse a request's payload_json into a dict ('' is {}); ConversionError names the field."""
     try:
         payload = json.loads(payload_json) if payload_json.strip() else {}
     except json.JSONDecodeError as exc:

@@ -98,9 +98,8 @@ class ParamError(ValueError):
 
 
 def declare(node: Node, params: tuple[Param, ...]) -> dict[str, Any]:
-    """Declare every parameter with its descriptor and return their current values.
-
-    A start value outside its range or refused by its check raises (the node does not start)."""
+    """Declare every parameter with its descriptor and return their current values."""
+    # A start value outside its range or refused by its check raises: the node does not start.
     values: dict[str, Any] = {}
     for param in params:
         value = node.declare_parameter(param.name, param.default, param.descriptor()).value
@@ -114,7 +113,7 @@ def declare(node: Node, params: tuple[Param, ...]) -> dict[str, Any]:
 def checker(params: tuple[Param, ...],
             extra: Callable[[Parameter], str | None] | None = None,
             ) -> Callable[[list[Parameter]], SetParametersResult]:
-    """An on-set callback running each Param's own check (ranges: rclpy checks those)."""
+    """Return an on-set callback running each Param's own check (rclpy checks ranges)."""
     table = {p.name: p for p in params}
 
     def on_set(changes: list[Parameter]) -> SetParametersResult:

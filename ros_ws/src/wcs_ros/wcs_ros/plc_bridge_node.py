@@ -77,7 +77,7 @@ class PlcBridgeNode(GuardedLifecycleNode):
 
     # --- lifecycle ------------------------------------------------------------------------
     def _on_set_parameters(self, changes: list[Parameter]) -> SetParametersResult:
-        """Connection parameters take effect at configure, so only while unconfigured."""
+        """Refuse connection changes unless unconfigured: they take effect at configure."""
         touched = [c.name for c in changes if c.name in CONNECTION_PARAMS]
         if touched and self.lifecycle_state != 'unconfigured':
             return SetParametersResult(successful=False, reason=(

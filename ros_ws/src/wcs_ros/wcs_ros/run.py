@@ -22,7 +22,8 @@ EXIT_BAD_CONFIG = 2  # the supervisor (wcs ros-up) does not restart a node that 
 DRAIN_S = 1.0  # wall seconds to keep spinning after prepare_shutdown (results, last messages)
 
 
-def drain(executor: SingleThreadedExecutor, nodes: Sequence[Node], drain_s: float = DRAIN_S) -> None:
+def drain(executor: SingleThreadedExecutor, nodes: Sequence[Node],
+          drain_s: float = DRAIN_S) -> None:
     """Let each node wind down (prepare_shutdown), then spin for `drain_s` to send the replies."""
     for node in nodes:
         prepare = getattr(node, 'prepare_shutdown', None)
