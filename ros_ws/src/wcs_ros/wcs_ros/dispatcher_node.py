@@ -123,7 +123,8 @@ class DispatcherNode(Node):
         goal = self._accepted.pop(id(handle.request))
         goal.handle = handle
         task = self.sim.tasks[goal.task_id]
-        handle.publish_feedback(feedback_to_ros(task.history[-1], self.sim.now_s))
+        for event in task.history:  # the changes since the goal callback submitted it, too
+            handle.publish_feedback(feedback_to_ros(event, self.sim.now_s))
         if task.is_terminal and not goal.done.done():
             goal.done.set_result(task.history[-1])
         try:
