@@ -133,9 +133,14 @@ def test_malformed_requests_get_errors_and_the_nodes_keep_serving(fleet: Fleet) 
 
     client = ActionClient(fleet.client, ExecuteTask, 'execute_task')
     assert client.wait_for_server(timeout_sec=60)
-    goal_future = client.send_goal_async(ExecuteTask.Goal(kind='teleport'))
-    fleet.spin_until(goal_future.done, 'goal response')
-    assert not goal_future.result().accepted
+    # Refused goals are rejected at once (never accepted, then aborted), as submit_task does.
+    for kind, payload in (('teleport', {}), ('park', {'robot': 'R9'}),
+                          ('asrs_store', {'sku': 'SKU-1'}), ('pod_fetch', {'pod_id': 'POD1'})):
+        goal_future = client.send_goal_async(ExecuteTask.Goal(kind=kind,
+                                                              payload_json=json.dumps(payload)))
+        fleet.spin_until(goal_future.done, 'goal response')
+        assert not goal_future.result().accepted, (kind, payload)
+    assert fleet.sim.tasks == {}
 
     command = fleet.client.create_client(CommandRobot, 'command_robot')
     unknown = fleet.call(command, CommandRobot.Request(robot_id='R9', command='pause'))
