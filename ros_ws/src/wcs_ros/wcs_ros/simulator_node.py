@@ -21,7 +21,7 @@ from wcs_interfaces.msg import Alarm, FleetState
 from wcs_interfaces.srv import CommandRobot
 
 from fleet_manager.events import Event
-from wcs_ros.convert import MAP_FRAME, MapFrame, alarm_to_ros, fleet_state_to_ros, time_to_ros
+from wcs_ros.convert import MapFrame, alarm_to_ros, fleet_state_to_ros, time_to_ros
 from wcs_ros.params import SIMULATOR_PARAMS, checker, declare
 from wcs_ros.qos import ALARM_QOS, CLOCK_QOS, FLEET_STATE_QOS, SERVICE_QOS
 
@@ -133,6 +133,3 @@ class SimulatorNode(Node):
     def destroy_node(self) -> None:
         self._unsubscribe()
         super().destroy_node()
-
-
-__all__ = ['MAP_FRAME', 'SimulatorNode', 'build_simulation']
