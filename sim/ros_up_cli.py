@@ -2,7 +2,9 @@
 
 launch/launch_ros do not install from PyPI, so this starts the same executables with the same
 params file the launch files use, in the ROS venv built by scripts/setup-ros.sh. It imports no
-rclpy: it only builds the environment and supervises the processes.
+rclpy: it only builds the environment and supervises the processes. A node that exits on its
+own is restarted after a back-off (the other nodes keep running); one that keeps exiting, or
+that exits with code 2 (bad parameters), is given up alone.
 """
 
 from __future__ import annotations
@@ -13,13 +15,16 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 EXIT_BAD_INPUT = 2
 REPO_ROOT = Path(__file__).resolve().parents[1]
 STOP_TIMEOUT_S = 10.0
+RESTART_DELAY_S = 1.0  # first restart after this; doubles with each restart in the window
+RESTART_WINDOW_S = 60.0
+MAX_RESTARTS = 5  # exits within RESTART_WINDOW_S before ros-up gives up on that node
 
 
 @dataclass(frozen=True)
@@ -145,9 +150,50 @@ def run(args: argparse.Namespace) -> int:
     return supervise(paths, selected, params, args.domain_id)
 
 
+@dataclass
+class _Child:
+    """One supervised process: its spec, the running Popen, and its recent restarts."""
+
+    proc: RosProcess
+    popen: subprocess.Popen[bytes] | None = None
+    restarts_s: list[float] = field(default_factory=list)  # monotonic times of restarts
+    restart_at_s: float | None = None  # a restart is due then
+    gave_up: bool = False
+
+
+def _start(child: _Child, paths: RosPaths, params: Path, env: dict[str, str]) -> None:
+    # Own session: a terminal's Ctrl-C reaches us once, and we stop children in order.
+    child.popen = subprocess.Popen(process_command(paths, child.proc, params), env=env,
+                                   start_new_session=True)
+
+
+def _on_exit(child: _Child, now_s: float) -> None:
+    """A child ended on its own: restart it (with back-off), or give up on it alone."""
+    assert child.popen is not None
+    code = child.popen.returncode
+    name = child.proc.name
+    child.restarts_s = [t for t in child.restarts_s if now_s - t < RESTART_WINDOW_S]
+    if code == EXIT_BAD_INPUT:
+        print(f"ros-up: {name} exited with code {code} (bad parameters or config); "
+              "not restarting it", file=sys.stderr)
+        child.gave_up = True
+    elif len(child.restarts_s) >= MAX_RESTARTS:
+        print(f"ros-up: {name} exited with code {code} after {MAX_RESTARTS} restarts within "
+              f"{RESTART_WINDOW_S:.0f} s; giving up on it (the other nodes keep running)",
+              file=sys.stderr)
+        child.gave_up = True
+    else:
+        delay_s = RESTART_DELAY_S * 2 ** len(child.restarts_s)
+        print(f"ros-up: {name} exited with code {code}; restarting it in {delay_s:.0f} s",
+              file=sys.stderr)
+        child.restart_at_s = now_s + delay_s
+    child.popen = None
+
+
 def supervise(paths: RosPaths, selected: list[RosProcess], params: Path,
               domain_id: int | None) -> int:
-    """Start every process; stop all on SIGINT/SIGTERM or when one of them exits."""
+    """Start every process and keep it running: a node that exits is restarted on its own
+    (the others go on); stop all on SIGINT/SIGTERM. 1 when a node had to be given up."""
     env = ros_environment(paths, domain_id)
     stopping = False
 
@@ -156,28 +202,37 @@ def supervise(paths: RosPaths, selected: list[RosProcess], params: Path,
         stopping = True
 
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    children: dict[str, subprocess.Popen[bytes]] = {}
-    exit_code = 0
+    children = [_Child(proc) for proc in selected]
     try:
-        for proc in selected:
-            # Own session: a terminal's Ctrl-C reaches us once, and we stop children in order.
-            children[proc.name] = subprocess.Popen(
-                process_command(paths, proc, params), env=env, start_new_session=True)
-            print(f"ros-up: started {proc.name} (pid {children[proc.name].pid})", flush=True)
+        for child in children:
+            _start(child, paths, params, env)
+            assert child.popen is not None
+            print(f"ros-up: started {child.proc.name} (pid {child.popen.pid})", flush=True)
         print("ros-up: running; Ctrl-C stops every node", flush=True)
         while not stopping:
-            for name, child in children.items():
-                if child.poll() is not None:
-                    print(f"ros-up: {name} exited with code {child.returncode}", file=sys.stderr)
-                    exit_code = 1
-                    stopping = True
+            now_s = time.monotonic()
+            for child in children:
+                if child.popen is not None and child.popen.poll() is not None:
+                    _on_exit(child, now_s)
+                elif child.restart_at_s is not None and now_s >= child.restart_at_s:
+                    child.restart_at_s = None
+                    child.restarts_s.append(now_s)
+                    _start(child, paths, params, env)
+                    assert child.popen is not None
+                    print(f"ros-up: restarted {child.proc.name} (pid {child.popen.pid})",
+                          flush=True)
+            if all(c.gave_up for c in children):
+                print("ros-up: no node left running", file=sys.stderr)
+                break
             time.sleep(0.1)
     finally:
-        clean = _stop_all(children)
+        running = {c.proc.name: c.popen for c in children if c.popen is not None}
+        clean = _stop_all(running)
         for s, handler in old.items():
             signal.signal(s, handler)
         print("ros-up: stopped", flush=True)
-    return exit_code if clean else 1
+    gave_up = any(c.gave_up for c in children)
+    return 0 if clean and not gave_up else 1
 
 
 def _stop_all(children: dict[str, subprocess.Popen[bytes]]) -> bool:

@@ -1,4 +1,4 @@
-"""ROS 2 integration tests: run ros_ws/tests with the ROS venv's python and real rclpy.
+"""ROS 2 integration tests: run ros_ws/src/wcs_ros/test with the ROS venv's python and real rclpy.
 
 The ROS venv and workspace come from scripts/setup-ros.sh (the Makefile's `ros` target, which
 `make test` runs first). Each run gets its own ROS_DOMAIN_ID and localhost-only discovery.
@@ -17,7 +17,7 @@ from sim.ros_up_cli import RosPaths, ros_environment
 
 pytestmark = pytest.mark.ros
 REPO_ROOT = Path(__file__).resolve().parents[1]
-ROS_TESTS = REPO_ROOT / "ros_ws" / "tests"
+ROS_TESTS = REPO_ROOT / "ros_ws" / "src" / "wcs_ros" / "test"
 
 
 def domain_id() -> int:
@@ -27,7 +27,7 @@ def domain_id() -> int:
 
 @pytest.fixture(scope="module")
 def ros_suite(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple[str, str]]]:
-    """Run ros_ws/tests once (one interpreter start); outcomes per file from the JUnit XML."""
+    """Run ros_ws/src/wcs_ros/test once (one interpreter start); outcomes per file from the JUnit XML."""
     paths = RosPaths.default()
     problem = paths.missing()
     if problem:

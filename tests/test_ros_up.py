@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import queue
+import re
 import signal
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -94,3 +99,62 @@ def test_ros_up_serves_tasks_and_stops_cleanly_on_sigint(tmp_path: Path) -> None
         out, err = up.communicate(timeout=60)
     assert up.returncode == 0, err
     assert "started fleet" in out and "stopped" in out and "did not stop" not in err
+
+
+def _lines(stream: Any, out: queue.Queue[str]) -> None:
+    for line in iter(stream.readline, ""):
+        out.put(line)
+
+
+def _wait_for(lines: queue.Queue[str], seen: list[str], pattern: str, timeout_s: float) -> str:
+    """The first line matching `pattern` (seen lines kept in `seen`); fails after timeout_s."""
+    deadline = time.monotonic() + timeout_s
+    for line in seen:
+        if re.search(pattern, line):
+            return line
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=0.5)
+        except queue.Empty:
+            continue
+        seen.append(line)
+        if re.search(pattern, line):
+            return line
+    raise AssertionError(f"no line matching {pattern!r} in:\n{''.join(seen)[-3000:]}")
+
+
+@pytest.mark.ros
+def test_ros_up_restarts_a_crashed_node_and_keeps_the_others(tmp_path: Path) -> None:
+    paths = RosPaths.default()
+    if problem := paths.missing():
+        pytest.skip(f"{problem}; make test builds it")
+    domain = 1 + (os.getpid() + 25) % 100
+    params = tmp_path / "params.yaml"
+    doc = yaml.safe_load(paths.params_file.read_text())
+    doc["wcs_simulator"]["ros__parameters"]["map_path"] = str(REPO_ROOT / "maps" / "tiny.yaml")
+    doc["wcs_asrs"]["ros__parameters"]["inventory_db"] = str(tmp_path / "asrs.db")
+    params.write_text(yaml.safe_dump(doc))
+    up = subprocess.Popen([*WCS, "ros-up", "--only", "fleet,asrs", "--domain-id", str(domain),
+                           "--params", str(params)], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True)
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=_lines, args=(up.stdout, lines), daemon=True).start()
+    seen: list[str] = []
+    try:
+        fleet_pid = int(_wait_for(lines, seen, r"started fleet \(pid (\d+)\)", 60).split()[-1][:-1])
+        asrs_pid = int(_wait_for(lines, seen, r"started asrs \(pid (\d+)\)", 60).split()[-1][:-1])
+        _wait_for(lines, seen, r"serving AS/RS aisle", 60)
+        os.kill(asrs_pid, signal.SIGKILL)  # a crash, as a segfault or an OOM kill would be
+        _wait_for(lines, seen, r"asrs exited with code -9; restarting it", 30)
+        restarted = _wait_for(lines, seen, r"restarted asrs \(pid (\d+)\)", 30)
+        assert int(restarted.split()[-1][:-1]) != asrs_pid
+        seen.clear()
+        _wait_for(lines, seen, r"serving AS/RS aisle", 60)  # the new one is up
+        os.kill(fleet_pid, 0)  # the fleet process was left alone
+        assert up.poll() is None
+    finally:
+        up.send_signal(signal.SIGINT)
+        up.wait(timeout=60)
+    text = "".join(seen) + "".join(lines.get() for _ in range(lines.qsize()))
+    assert up.returncode == 0, text[-3000:]
+    assert "fleet exited" not in text and "stopped" in text

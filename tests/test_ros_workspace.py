@@ -13,7 +13,7 @@ pytestmark = pytest.mark.ros
 REPO_ROOT = Path(__file__).resolve().parents[1]
 WS_SRC = REPO_ROOT / "ros_ws" / "src"
 PACKAGES = sorted(p.parent.name for p in WS_SRC.glob("*/package.xml"))
-LINTED = [str(WS_SRC), str(REPO_ROOT / "ros_ws" / "tests")]
+LINTED = [str(WS_SRC)]
 
 
 @pytest.fixture(scope="module")
@@ -87,3 +87,37 @@ def test_params_yaml_sets_only_declared_parameters(ros_venv: RosPaths) -> None:
     )
     result = run(ros_venv, str(ros_venv.python), "-c", script, str(RosPaths.default().params_file))
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-3000:]
+
+
+def test_colcon_test_runs_the_wcs_ros_tests(ros_venv: RosPaths, tmp_path: Path) -> None:
+    """wcs_ros keeps its tests in test/, so `colcon test` runs them (here: the linters)."""
+    if ros_venv.missing():
+        pytest.skip(f"{ros_venv.missing()}; make test builds it")
+    ws = REPO_ROOT / "ros_ws"
+    colcon = str(ros_venv.venv / "bin" / "colcon")
+    base = ["--log-base", str(tmp_path / "log")]
+    result = run(ros_venv, colcon, *base, "test", "--merge-install", "--base-paths", str(ws / "src"),
+                 "--build-base", str(ws / "build"), "--install-base", str(ws / "install"),
+                 "--test-result-base", str(tmp_path / "results"), "--packages-select", "wcs_ros",
+                 "--pytest-args", "-m", "linter")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    summary = run(ros_venv, colcon, *base, "test-result", "--test-result-base",
+                  str(tmp_path / "results"))
+    assert "2 tests, 0 errors, 0 failures" in summary.stdout, summary.stdout[-2000:]
+
+
+def test_bringup_needs_ros_gz_only_for_the_gazebo_launch(ros_venv: RosPaths) -> None:
+    script = (
+        "import sys\n"
+        "from catkin_pkg.package import parse_package\n"
+        "pkg = parse_package(sys.argv[1])\n"
+        "for env in ({}, {'WCS_GAZEBO': '1'}):\n"
+        "    pkg.evaluate_conditions(env)\n"
+        "    print(sorted(d.name for d in pkg.exec_depends if d.evaluated_condition))\n"
+    )
+    result = run(ros_venv, str(ros_venv.python), "-c", script,
+                 str(WS_SRC / "wcs_bringup" / "package.xml"))
+    assert result.returncode == 0, result.stderr
+    plain, gazebo = result.stdout.strip().splitlines()
+    assert "ros_gz" not in plain
+    assert "ros_gz_sim" in gazebo and "ros_gz_bridge" in gazebo

@@ -7,6 +7,7 @@ from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
+from launch_ros.parameter_descriptions import ParameterValue
 
 
 def generate_launch_description():
@@ -17,5 +18,10 @@ def generate_launch_description():
     return LaunchDescription([
         DeclareLaunchArgument('params_file', default_value=default_params,
                               description='ros__parameters YAML for every WCS node'),
-        Node(package='wcs_ros', executable='fleet', parameters=[params], output='screen'),
+        DeclareLaunchArgument('publish_clock', default_value='true',
+                              description='publish simulated time on /clock (false when '
+                                          'Gazebo owns /clock)'),
+        Node(package='wcs_ros', executable='fleet', output='screen',
+             parameters=[params, {'publish_clock': ParameterValue(
+                 LaunchConfiguration('publish_clock'), value_type=bool)}]),
     ])

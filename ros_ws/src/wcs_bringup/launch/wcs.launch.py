@@ -7,7 +7,7 @@ from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription
 from launch.conditions import IfCondition
 from launch.launch_description_sources import PythonLaunchDescriptionSource
-from launch.substitutions import LaunchConfiguration
+from launch.substitutions import LaunchConfiguration, PythonExpression
 
 
 def generate_launch_description():
@@ -30,7 +30,10 @@ def generate_launch_description():
                               description='also start Gazebo Harmonic and the bridge'),
         DeclareLaunchArgument('world', default_value='wcs_demo.sdf',
                               description='SDF world written by wcs export-gazebo'),
-        include('fleet.launch.py'),
+        # Gazebo publishes /clock itself: then the WCS simulator must not.
+        include('fleet.launch.py', extra={
+            'publish_clock': PythonExpression(
+                ["'", LaunchConfiguration('gazebo'), "'.lower() not in ('true', '1')"])}),
         include('plc_bridge.launch.py'),
         include('asrs.launch.py'),
         include('gazebo.launch.py', IfCondition(LaunchConfiguration('gazebo')),

@@ -1,7 +1,9 @@
 """Pure conversions between core types (fleet_manager) and wcs_interfaces messages."""
 
 # Every `*_to_ros` has a `*_from_ros` so round trips can be tested; nothing here touches a node.
-# Positions stay in the site frame (x right, y down, metres), exactly as the simulator reports.
+# Robot poses go out in the REP 103/105 "map" frame (ENU: x east, y north, metres, yaw in
+# radians counter-clockwise); the core's site frame is y down with headings in degrees
+# clockwise. MapFrame is the same mirror the Gazebo export uses, so both worlds line up.
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import math
 from typing import Any
 
 from builtin_interfaces.msg import Time
+from std_msgs.msg import Header
 from wcs_interfaces.action import ExecuteTask
 from wcs_interfaces.msg import (
     Alarm,
@@ -23,10 +26,12 @@ from wcs_interfaces.msg import (
 from fleet_manager.domain import Task, TaskEvent, TaskKind
 from fleet_manager.domain import TaskState as CoreTaskState
 from fleet_manager.events import Event
+from sim.gazebo.sdf import WorldFrame as MapFrame
+
+MAP_FRAME = 'map'
 
 SEVERITIES = ('info', 'warning', 'error', 'critical')  # index = Alarm.SEVERITY_* constant
-ROBOT_FIELDS = ('id', 'x_m', 'y_m', 'heading_deg', 'state', 'battery_soc', 'task_id', 'pod_id',
-                'paused')
+ROBOT_FIELDS = ('id', 'state', 'battery_soc', 'task_id', 'pod_id', 'paused')
 
 
 class ConversionError(ValueError):
@@ -43,13 +48,31 @@ def time_from_ros(stamp: Time) -> float:
     return stamp.sec + stamp.nanosec * 1e-9
 
 
-def robot_state_to_ros(robot: dict[str, Any]) -> RobotState:
-    """One robot of Simulation.snapshot()['robots']; None ids become ''."""
+def yaw_from_heading(heading_deg: float) -> float:
+    """Site heading (degrees clockwise, y down) -> yaw in radians in (-pi, pi]."""
+    yaw = math.remainder(-math.radians(heading_deg), math.tau)
+    return math.pi if yaw == -math.pi else yaw
+
+
+def heading_from_yaw(yaw_rad: float) -> float:
+    """Yaw (radians counter-clockwise) -> site heading in degrees in [0, 360)."""
+    return (-math.degrees(yaw_rad)) % 360.0
+
+
+def header(stamp: Time, frame_id: str = MAP_FRAME) -> Header:
+    return Header(stamp=stamp, frame_id=frame_id)
+
+
+def robot_state_to_ros(robot: dict[str, Any], frame: MapFrame,
+                       stamp: Time | None = None) -> RobotState:
+    """One robot of Simulation.snapshot()['robots'] in the map frame; None ids become ''."""
+    x_m, y_m = frame.xy(float(robot['x_m']), float(robot['y_m']))
     return RobotState(
+        header=header(stamp or Time()),
         id=str(robot['id']),
-        x_m=float(robot['x_m']),
-        y_m=float(robot['y_m']),
-        heading_deg=float(robot.get('heading_deg', 0.0)),
+        x_m=x_m,
+        y_m=y_m,
+        yaw_rad=yaw_from_heading(float(robot.get('heading_deg', 0.0))),
         state=str(robot.get('state', '')),
         battery_soc=float(robot.get('battery_soc', 0.0)),
         task_id=robot.get('task_id') or '',
@@ -58,20 +81,29 @@ def robot_state_to_ros(robot: dict[str, Any]) -> RobotState:
     )
 
 
-def robot_state_from_ros(msg: RobotState) -> dict[str, Any]:
-    out: dict[str, Any] = {name: getattr(msg, name) for name in ROBOT_FIELDS}
+def robot_state_from_ros(msg: RobotState, frame: MapFrame) -> dict[str, Any]:
+    """Back to the site frame (x right, y down, heading in degrees) of the snapshot."""
+    if msg.header.frame_id != MAP_FRAME:
+        raise ConversionError(f'header.frame_id: expected {MAP_FRAME!r}, got '
+                              f'{msg.header.frame_id!r}')
+    x_m, y_m = frame.xy(msg.x_m, msg.y_m)  # the mirror is its own inverse
+    out: dict[str, Any] = {'id': msg.id, 'x_m': x_m, 'y_m': y_m,
+                           'heading_deg': heading_from_yaw(msg.yaw_rad)}
+    out.update({name: getattr(msg, name) for name in ROBOT_FIELDS if name != 'id'})
     out['task_id'] = msg.task_id or None
     out['pod_id'] = msg.pod_id or None
     return out
 
 
-def fleet_state_to_ros(robots: list[dict[str, Any]], sim_time_s: float) -> FleetState:
-    return FleetState(stamp=time_to_ros(sim_time_s), sim_time_s=float(sim_time_s),
-                      robots=[robot_state_to_ros(r) for r in robots])
+def fleet_state_to_ros(robots: list[dict[str, Any]], sim_time_s: float, stamp: Time,
+                       frame: MapFrame) -> FleetState:
+    """All robots; `stamp` is ROS time (simulated when use_sim_time), sim_time_s the core's."""
+    return FleetState(header=header(stamp), sim_time_s=float(sim_time_s),
+                      robots=[robot_state_to_ros(r, frame, stamp) for r in robots])
 
 
-def fleet_state_from_ros(msg: FleetState) -> tuple[float, list[dict[str, Any]]]:
-    return msg.sim_time_s, [robot_state_from_ros(r) for r in msg.robots]
+def fleet_state_from_ros(msg: FleetState, frame: MapFrame) -> tuple[float, list[dict[str, Any]]]:
+    return msg.sim_time_s, [robot_state_from_ros(r, frame) for r in msg.robots]
 
 
 def task_event_to_ros(event: TaskEvent) -> TaskState:
@@ -98,6 +130,18 @@ def task_event_from_ros(msg: TaskState) -> TaskEvent:
     )
 
 
+def parse_payload(payload_json: str) -> dict[str, Any]:
+    """Parse a request's payload_json into a dict ('' is {}); ConversionError names the field."""
+    try:
+        payload = json.loads(payload_json) if payload_json.strip() else {}
+    except json.JSONDecodeError as exc:
+        raise ConversionError(f'payload_json: not valid JSON ({exc.msg} at char {exc.pos})') \
+            from None
+    if not isinstance(payload, dict):
+        raise ConversionError('payload_json: must be a JSON object')
+    return payload
+
+
 def task_from_ros(kind: str, priority: int, payload_json: str, task_id: str,
                   now_s: float) -> Task:
     """Build a new queued Task from request fields; raises ConversionError naming the bad field."""
@@ -106,15 +150,8 @@ def task_from_ros(kind: str, priority: int, payload_json: str, task_id: str,
     except ValueError:
         allowed = ', '.join(k.value for k in TaskKind)
         raise ConversionError(f'kind: unknown task kind {kind!r} (one of {allowed})') from None
-    try:
-        payload = json.loads(payload_json) if payload_json.strip() else {}
-    except json.JSONDecodeError as exc:
-        raise ConversionError(f'payload_json: not valid JSON ({exc.msg} at char {exc.pos})') \
-            from None
-    if not isinstance(payload, dict):
-        raise ConversionError('payload_json: must be a JSON object')
     return Task(id=task_id, kind=task_kind, created_s=now_s, priority=int(priority),
-                payload=payload)
+                payload=parse_payload(payload_json))
 
 
 def task_to_ros(task: Task) -> ExecuteTask.Goal:

@@ -2,6 +2,10 @@
 
 # All decisions (allocation, routing, state machine) stay in the core Simulation; this node
 # converts requests into core calls and core task events into messages, feedback and results.
+# Requests are checked by fleet_manager.requests (the one validator every entry point uses)
+# and then submitted to the core, which may still refuse (e.g. a pod already taken). An
+# ExecuteTask goal is submitted inside the goal callback: a refused goal is rejected at once,
+# never accepted and then aborted.
 
 from __future__ import annotations
 
@@ -15,26 +19,23 @@ from wcs_interfaces.action import ExecuteTask
 from wcs_interfaces.msg import TaskState
 from wcs_interfaces.srv import CancelTask, SubmitTask
 
-from fleet_manager.domain import TERMINAL_STATES, IdFactory, TaskEvent
+from fleet_manager.domain import TERMINAL_STATES, IdFactory, Task, TaskEvent, TaskKind
 from fleet_manager.domain import TaskState as CoreTaskState
 from fleet_manager.events import Event
-from wcs_ros.convert import (
-    ConversionError,
-    feedback_to_ros,
-    result_to_ros,
-    task_event_to_ros,
-    task_from_ros,
-)
-from wcs_ros.params import DISPATCHER_PARAMS, declare
-from wcs_ros.qos import TASK_STATE_QOS
+from fleet_manager.requests import check_fleet_task
+from wcs_ros.convert import feedback_to_ros, parse_payload, result_to_ros, task_event_to_ros
+from wcs_ros.params import DISPATCHER_PARAMS, checker, declare
+from wcs_ros.qos import SERVICE_QOS, TASK_STATE_QOS
+
+SHUTDOWN_REASON = 'the dispatcher node is shutting down; the task may still run in the core'
 
 
 class _Goal:
-    """An accepted ExecuteTask goal waiting for its task's terminal event."""
+    """An ExecuteTask goal whose task the core accepted; waits for the task's terminal event."""
 
-    def __init__(self, handle: ServerGoalHandle) -> None:
-        self.handle = handle
-        self.task_id = ''
+    def __init__(self, task_id: str) -> None:
+        self.task_id = task_id
+        self.handle: ServerGoalHandle | None = None
         self.done: Future = Future()
 
 
@@ -44,28 +45,40 @@ class DispatcherNode(Node):
     def __init__(self, sim: Any, **node_kwargs: Any) -> None:
         super().__init__('wcs_dispatcher', **node_kwargs)
         self.params = declare(self, DISPATCHER_PARAMS)
+        self.add_on_set_parameters_callback(checker(DISPATCHER_PARAMS))
+        self.add_post_set_parameters_callback(
+            lambda changes: self.params.update({c.name: c.value for c in changes}))
         self.sim = sim
         self.ids = IdFactory()
         self._goals: dict[str, _Goal] = {}  # task id -> goal
+        self._accepted: dict[int, _Goal] = {}  # id(goal request) -> goal, until execute runs
+        self.shutting_down = False
         self.task_pub = self.create_publisher(TaskState, 'task_states', TASK_STATE_QOS)
-        self.create_service(SubmitTask, 'submit_task', self._on_submit)
-        self.create_service(CancelTask, 'cancel_task', self._on_cancel)
+        self.create_service(SubmitTask, 'submit_task', self._on_submit, qos_profile=SERVICE_QOS)
+        self.create_service(CancelTask, 'cancel_task', self._on_cancel, qos_profile=SERVICE_QOS)
         self.action_server = ActionServer(
             self, ExecuteTask, 'execute_task', execute_callback=self._execute,
-            goal_callback=self._on_goal, cancel_callback=self._on_cancel_goal)
+            goal_callback=self._on_goal, cancel_callback=self._on_cancel_goal,
+            goal_service_qos_profile=SERVICE_QOS, result_service_qos_profile=SERVICE_QOS,
+            cancel_service_qos_profile=SERVICE_QOS)
         self._unsubscribe = self.sim.bus.subscribe(self._on_event)
 
-    # --- services -------------------------------------------------------------------------
-    def _submit(self, kind: str, priority: int, payload_json: str) -> str:
-        task = task_from_ros(kind, priority, payload_json,
-                             self.ids.next(self.params['task_id_prefix']), self.sim.now_s)
+    # --- requests -------------------------------------------------------------------------
+    def submit(self, kind: str, priority: int, payload_json: str) -> str:
+        """Check, then submit to the core; raises an error naming the field at fault."""
+        if self.shutting_down:
+            raise RuntimeError('the dispatcher node is shutting down')
+        payload = parse_payload(payload_json)
+        task_kind = check_fleet_task(self.sim.site, self.sim.dispatcher.robots, kind, payload)
+        task = Task(id=self.ids.next(self.params['task_id_prefix']), kind=TaskKind(task_kind),
+                    created_s=self.sim.now_s, priority=int(priority), payload=payload)
         self.sim.submit_task(task)
         return task.id
 
     def _on_submit(self, request: SubmitTask.Request,
                    response: SubmitTask.Response) -> SubmitTask.Response:
         try:
-            response.task_id = self._submit(request.kind, request.priority, request.payload_json)
+            response.task_id = self.submit(request.kind, request.priority, request.payload_json)
             response.accepted = True
         except Exception as exc:  # noqa: B902, BLE001 - an error reply, never a crash
             response.accepted = False
@@ -84,12 +97,15 @@ class DispatcherNode(Node):
 
     # --- action ---------------------------------------------------------------------------
     def _on_goal(self, goal: ExecuteTask.Goal) -> GoalResponse:
-        """Reject malformed goals up front; the client sees a rejection, not a hang."""
+        """Submit now: the client learns of a refusal as a rejection, not a later abort."""
         try:
-            task_from_ros(goal.kind, goal.priority, goal.payload_json, 'probe', self.sim.now_s)
-        except ConversionError as exc:
+            task_id = self.submit(goal.kind, goal.priority, goal.payload_json)
+        except Exception as exc:  # noqa: B902, BLE001 - refused by the checks or the core
             self.get_logger().warning(f'rejected ExecuteTask goal: {exc}')
             return GoalResponse.REJECT
+        record = _Goal(task_id)
+        self._goals[task_id] = record
+        self._accepted[id(goal)] = record  # the handle's request is this very object
         return GoalResponse.ACCEPT
 
     def _on_cancel_goal(self, handle: ServerGoalHandle) -> CancelResponse:
@@ -104,22 +120,21 @@ class DispatcherNode(Node):
         return CancelResponse.REJECT
 
     async def _execute(self, handle: ServerGoalHandle) -> ExecuteTask.Result:
-        goal = _Goal(handle)
-        request = handle.request
-        try:
-            goal.task_id = self._submit(request.kind, request.priority, request.payload_json)
-        except Exception as exc:  # noqa: B902, BLE001 - the core refused the task
-            handle.abort()
-            return ExecuteTask.Result(final_state=str(CoreTaskState.FAILED), reason=str(exc))
-        self._goals[goal.task_id] = goal
+        goal = self._accepted.pop(id(handle.request))
+        goal.handle = handle
         task = self.sim.tasks[goal.task_id]
-        handle.publish_feedback(feedback_to_ros(task.history[-1], self.sim.now_s))
-        if task.is_terminal:
+        for event in task.history:  # the changes since the goal callback submitted it, too
+            handle.publish_feedback(feedback_to_ros(event, self.sim.now_s))
+        if task.is_terminal and not goal.done.done():
             goal.done.set_result(task.history[-1])
         try:
-            final: TaskEvent = await goal.done
+            final: TaskEvent | str = await goal.done
         finally:
             self._goals.pop(goal.task_id, None)
+        if isinstance(final, str):  # the node is shutting down: abort with the reason
+            handle.abort()
+            return ExecuteTask.Result(task_id=goal.task_id, final_state=str(task.state),
+                                      reason=final)
         if final.to_state == CoreTaskState.DONE:
             handle.succeed()
         elif final.to_state == CoreTaskState.CANCELLED and handle.is_cancel_requested:
@@ -139,7 +154,8 @@ class DispatcherNode(Node):
         goal = self._goals.get(task_event.task_id)
         if goal is None or goal.done.done():
             return
-        goal.handle.publish_feedback(feedback_to_ros(task_event, self.sim.now_s))
+        if goal.handle is not None:
+            goal.handle.publish_feedback(feedback_to_ros(task_event, self.sim.now_s))
         if task_event.to_state in TERMINAL_STATES:
             goal.done.set_result(task_event)
 
@@ -149,6 +165,14 @@ class DispatcherNode(Node):
         if task is None or not task.history:
             return None
         return task.history[-1]
+
+    # --- shutdown -------------------------------------------------------------------------
+    def prepare_shutdown(self) -> None:
+        """Refuse new requests and abort every executing goal with the reason (run.drain)."""
+        self.shutting_down = True
+        for goal in list(self._goals.values()):
+            if not goal.done.done():
+                goal.done.set_result(SHUTDOWN_REASON)
 
     def destroy_node(self) -> None:
         self._unsubscribe()

@@ -1,7 +1,10 @@
 """PLC bridge lifecycle node: runs the core PlcBridgeService and publishes its bus events."""
 
 # configure loads the PLC config and site and builds the service; activate starts it (its own
-# asyncio loop in a thread: the service is asyncio code); deactivate stops it.
+# asyncio loop in a thread: the service is asyncio code); deactivate stops it. A transition
+# invalid from the current state is refused (GuardedLifecycleNode), never a crash. The
+# connection parameters are read at configure: they may change only while unconfigured, so a
+# change is never accepted and then silently ignored.
 
 from __future__ import annotations
 
@@ -11,12 +14,15 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from rcl_interfaces.msg import SetParametersResult
+from rclpy.lifecycle import LifecycleState, TransitionCallbackReturn
 from rclpy.node import Node
+from rclpy.parameter import Parameter
 from wcs_interfaces.msg import Alarm, ConveyorZone, SortEvent
 
 from fleet_manager.events import Event, EventBus
 from wcs_ros.convert import alarm_to_ros, conveyor_zone_to_ros, sort_event_to_ros
+from wcs_ros.lifecycle import GuardedLifecycleNode
 from wcs_ros.params import PLC_BRIDGE_PARAMS, declare
 from wcs_ros.qos import ALARM_QOS, CONVEYOR_ZONE_QOS, SORT_EVENT_QOS
 from wcs_ros.run import run_nodes
@@ -52,12 +58,16 @@ def build_service(params: dict[str, Any], bus: EventBus) -> Any:
     return PlcBridgeService(config, bus, assigner)
 
 
-class PlcBridgeNode(LifecycleNode):
+CONNECTION_PARAMS = ('plc_config', 'map_path', 'plc_host', 'plc_port')
+
+
+class PlcBridgeNode(GuardedLifecycleNode):
     """Lifecycle wrapper; publishes alarms, conveyor_zones and sort_events while active."""
 
     def __init__(self, **node_kwargs: Any) -> None:
         super().__init__('wcs_plc_bridge', **node_kwargs)
         self.params = declare(self, PLC_BRIDGE_PARAMS)
+        self.add_on_set_parameters_callback(self._on_set_parameters)
         self.bus = EventBus()
         self.bus.subscribe(self._on_event)
         self.service: Any = None
@@ -66,7 +76,18 @@ class PlcBridgeNode(LifecycleNode):
         self._pubs: dict[str, Any] = {}
 
     # --- lifecycle ------------------------------------------------------------------------
+    def _on_set_parameters(self, changes: list[Parameter]) -> SetParametersResult:
+        """Refuse connection changes unless unconfigured: they take effect at configure."""
+        touched = [c.name for c in changes if c.name in CONNECTION_PARAMS]
+        if touched and self.lifecycle_state != 'unconfigured':
+            return SetParametersResult(successful=False, reason=(
+                f'{", ".join(touched)}: read at configure; the node is {self.lifecycle_state}, '
+                'so deactivate and clean up first'))
+        return SetParametersResult(successful=True)
+
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        # The current values, not those at start: a changed plc_port applies here.
+        self.params = {p.name: self.get_parameter(p.name).value for p in PLC_BRIDGE_PARAMS}
         try:
             self.service = build_service(self.params, self.bus)
         except Exception as exc:  # noqa: B902, BLE001 - fails the transition only
@@ -134,9 +155,8 @@ class PlcBridgeNode(LifecycleNode):
 
 def make_nodes() -> list[Node]:
     node = PlcBridgeNode()
-    if node.params['autostart']:
-        node.trigger_configure()
-        node.trigger_activate()
+    if node.params['autostart'] and node.trigger('configure') == TransitionCallbackReturn.SUCCESS:
+        node.trigger('activate')
     return [node]
 
 

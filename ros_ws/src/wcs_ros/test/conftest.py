@@ -6,4 +6,4 @@ if importlib.util.find_spec('rclpy') is None:
     # The project venv (e.g. `pytest .` from the repo root) has no rclpy: skip the directory.
     collect_ignore_glob = ['*.py']
 else:
-    from harness import fleet  # noqa: F401 - the fixture, shared by the test modules
+    from harness import fleet, ros  # noqa: F401 - the fixtures, shared by the test modules

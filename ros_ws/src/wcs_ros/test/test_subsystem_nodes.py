@@ -1,52 +1,23 @@
-"""Real rclpy: the PLC bridge lifecycle node against the simulated PLC, and the AS/RS node."""
+"""Real rclpy: the PLC bridge lifecycle node against the simulated PLC."""
 
 from __future__ import annotations
 
-import json
-import socket
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import rclpy
-from harness import REPO_ROOT, WAIT_S
+from harness import DEMO_MAP, REPO_ROOT, WAIT_S, free_port, spin_until
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.node import Node
 from rclpy.parameter import Parameter
-from wcs_interfaces.msg import Alarm, ConveyorZone, TaskState
-from wcs_interfaces.srv import SubmitTask
-from wcs_ros.asrs_node import AsrsNode
+from wcs_interfaces.msg import Alarm, ConveyorZone
 from wcs_ros.plc_bridge_node import PlcBridgeNode
-from wcs_ros.qos import ALARM_QOS, CONVEYOR_ZONE_QOS, TASK_STATE_QOS
+from wcs_ros.qos import ALARM_QOS, CONVEYOR_ZONE_QOS
 
 PLC_CONFIG = REPO_ROOT / 'config' / 'plc' / 'demo-sorter.yaml'
-DEMO_MAP = REPO_ROOT / 'maps' / 'demo.yaml'
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def ros() -> Iterator[None]:
-    rclpy.init()
-    try:
-        yield
-    finally:
-        rclpy.try_shutdown()
-
-
-def spin_until(executor: SingleThreadedExecutor, done: Callable[[], bool], what: str) -> None:
-    clock = rclpy.clock.Clock()
-    deadline = clock.now().nanoseconds + int(WAIT_S * 1e9)
-    while not done():
-        assert clock.now().nanoseconds < deadline, f'timed out waiting for {what}'
-        executor.spin_once(timeout_sec=0.05)
 
 
 @pytest.fixture
@@ -122,46 +93,3 @@ def test_plc_bridge_configure_fails_cleanly_on_a_bad_config(ros: None, tmp_path:
         assert node.service is None
     finally:
         node.destroy_node()
-
-
-def test_asrs_node_stores_and_retrieves_totes(ros: None, tmp_path: Path) -> None:
-    node = AsrsNode(parameter_overrides=[
-        Parameter('map_path', value=str(DEMO_MAP)),
-        Parameter('inventory_db', value=str(tmp_path / 'asrs.db'))])
-    client = Node('wcs_test_client')
-    states: list[TaskState] = []
-    client.create_subscription(TaskState, 'task_states', states.append, TASK_STATE_QOS)
-    submit = client.create_client(SubmitTask, 'asrs/submit_task')
-    executor = SingleThreadedExecutor()
-    for n in (node, client):
-        executor.add_node(n)
-
-    def call(kind: str, payload: dict[str, object]) -> SubmitTask.Response:
-        assert submit.wait_for_service(timeout_sec=WAIT_S)
-        future = submit.call_async(SubmitTask.Request(kind=kind, payload_json=json.dumps(payload)))
-        spin_until(executor, future.done, f'{kind} reply')
-        return future.result()
-
-    def finished(task_id: str) -> bool:
-        return any(s.task_id == task_id and s.state == 'done' for s in states)
-
-    try:
-        stored = call('asrs_store', {'tote_id': 'TOTE-1', 'sku': 'SKU-A', 'quantity': 5})
-        assert stored.accepted, stored.error
-        spin_until(executor, lambda: finished(stored.task_id), 'store done')
-        target = node.controller.tasks[stored.task_id].payload['target']
-        assert node.controller.inventory.store.tote('TOTE-1').location == target
-
-        fetched = call('asrs_retrieve', {'order_id': 'O-1', 'sku': 'SKU-A', 'station_id': 'ST1'})
-        assert fetched.accepted, fetched.error
-        spin_until(executor, lambda: finished(fetched.task_id), 'retrieve done')
-
-        missing = call('asrs_store', {'sku': 'SKU-A', 'quantity': 1})
-        assert not missing.accepted and 'tote_id' in missing.error
-        wrong = call('park', {})
-        assert not wrong.accepted and 'kind' in wrong.error
-        empty = call('asrs_retrieve', {'order_id': 'O-2', 'sku': 'SKU-Z', 'station_id': 'ST1'})
-        assert not empty.accepted and 'SKU-Z' in empty.error
-    finally:
-        node.destroy_node()
-        client.destroy_node()

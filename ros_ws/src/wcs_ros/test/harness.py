@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,11 +16,15 @@ from rclpy.parameter import Parameter
 from wcs_ros.dispatcher_node import DispatcherNode
 from wcs_ros.simulator_node import SimulatorNode
 
+import fleet_manager
 from fleet_manager.site import load_site
 from sim.world import Simulation
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+# The project is installed (editable) in the ROS venv: find the repo from it, so the tests run
+# the same from tests/test_ros_nodes.py and from `colcon test`.
+REPO_ROOT = Path(fleet_manager.__file__).resolve().parents[1]
 TINY_MAP = REPO_ROOT / 'maps' / 'tiny.yaml'
+DEMO_MAP = REPO_ROOT / 'maps' / 'demo.yaml'
 WAIT_S = 60.0  # generous: a guard against hangs, never a speed assertion
 
 
@@ -30,6 +35,7 @@ class Fleet:
     sim: Simulation
     executor: SingleThreadedExecutor
     client: Node
+    nodes: list[Node] = field(default_factory=list)  # simulator, dispatcher, client
     # sim time -> robot positions after each step, to check fleet_state messages against
     positions: dict[float, dict[str, tuple[float, float]]] = field(default_factory=dict)
 
@@ -69,8 +75,33 @@ def fleet() -> Iterator[Fleet]:
         executor = SingleThreadedExecutor()
         for node in nodes:
             executor.add_node(node)
-        yield Fleet(sim, executor, nodes[-1])
+        yield Fleet(sim, executor, nodes[-1], nodes)
     finally:
         for node in reversed(nodes):
             node.destroy_node()
         rclpy.try_shutdown()
+
+
+@pytest.fixture
+def ros() -> Iterator[None]:
+    """Initialise rclpy for one test (its domain: ROS_DOMAIN_ID of the run)."""
+    rclpy.init()
+    try:
+        yield
+    finally:
+        rclpy.try_shutdown()
+
+
+def spin_until(executor: SingleThreadedExecutor, done: Callable[[], bool], what: str) -> None:
+    """Spin one callback at a time until done() or WAIT_S (a hang guard, not a speed check)."""
+    clock = rclpy.clock.Clock()
+    deadline = clock.now().nanoseconds + int(WAIT_S * 1e9)
+    while not done():
+        assert clock.now().nanoseconds < deadline, f'timed out waiting for {what}'
+        executor.spin_once(timeout_sec=0.05)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return int(sock.getsockname()[1])

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
+from builtin_interfaces.msg import Time
 from wcs_ros import convert
 from wcs_ros.convert import ConversionError
 
@@ -13,11 +16,40 @@ ROBOT = {'id': 'AMR-01', 'x_m': 3.125, 'y_m': 1.875, 'heading_deg': 270.0, 'stat
          'battery_soc': 0.8123, 'task_id': 'T-000004', 'pod_id': None, 'paused': False}
 
 
+FRAME = convert.MapFrame(depth_m=10.0)
+
+
 def test_robot_and_fleet_state_round_trip() -> None:
-    assert convert.robot_state_from_ros(convert.robot_state_to_ros(ROBOT)) == ROBOT
-    idle = dict(ROBOT, task_id=None, pod_id='P-7', paused=True)
-    t_s, robots = convert.fleet_state_from_ros(convert.fleet_state_to_ros([ROBOT, idle], 12.75))
+    msg = convert.robot_state_to_ros(ROBOT, FRAME)
+    assert convert.robot_state_from_ros(msg, FRAME) == ROBOT
+    idle = dict(ROBOT, task_id=None, pod_id='P-7', paused=True, heading_deg=0.0)
+    stamp = Time(sec=1_700_000_000, nanosec=5)
+    fleet = convert.fleet_state_to_ros([ROBOT, idle], 12.75, stamp, FRAME)
+    assert fleet.header.stamp == stamp and fleet.header.frame_id == 'map'
+    t_s, robots = convert.fleet_state_from_ros(fleet, FRAME)
     assert t_s == 12.75 and robots == [ROBOT, idle]
+
+
+@pytest.mark.parametrize(('heading_deg', 'yaw_rad'), [
+    (0.0, 0.0), (90.0, -math.pi / 2), (180.0, math.pi), (270.0, math.pi / 2), (45.0, -math.pi / 4),
+])
+def test_robot_pose_is_enu_in_the_map_frame(heading_deg: float, yaw_rad: float) -> None:
+    """REP 103: y up (site y mirrored over the floor depth), yaw counter-clockwise in radians."""
+    msg = convert.robot_state_to_ros(dict(ROBOT, heading_deg=heading_deg), FRAME)
+    assert (msg.x_m, msg.y_m) == (3.125, 10.0 - 1.875)
+    assert msg.header.frame_id == 'map'
+    assert msg.yaw_rad == pytest.approx(yaw_rad)
+    assert -math.pi < msg.yaw_rad <= math.pi
+    # site heading 90 deg points down the rows (south): in ENU that is -y, yaw -pi/2
+    if heading_deg == 90.0:
+        assert math.sin(msg.yaw_rad) == pytest.approx(-1.0)
+
+
+def test_a_robot_state_in_another_frame_is_refused() -> None:
+    msg = convert.robot_state_to_ros(ROBOT, FRAME)
+    msg.header.frame_id = 'odom'
+    with pytest.raises(ConversionError, match='^header.frame_id:'):
+        convert.robot_state_from_ros(msg, FRAME)
 
 
 @pytest.mark.parametrize('t_s', [0.0, 0.5, 12.75, 3600.000000001, 86399.999999999])

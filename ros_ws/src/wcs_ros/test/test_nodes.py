@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import json
+import time
 
 from action_msgs.msg import GoalStatus
-from harness import Fleet
+from harness import TINY_MAP, WAIT_S, Fleet, spin_until
 from rclpy.action import ActionClient
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rosgraph_msgs.msg import Clock
 from wcs_interfaces.action import ExecuteTask
 from wcs_interfaces.msg import FleetState, TaskState
 from wcs_interfaces.srv import CancelTask, CommandRobot, SubmitTask
-from wcs_ros.qos import FLEET_STATE_QOS, TASK_STATE_QOS
+from wcs_ros.convert import MapFrame, fleet_state_from_ros, time_from_ros, time_to_ros
+from wcs_ros.qos import CLOCK_QOS, FLEET_STATE_QOS, TASK_STATE_QOS
+from wcs_ros.simulator_node import SimulatorNode
+
+from fleet_manager.site import load_site
+from sim.world import Simulation
 
 
 def park(robot: str) -> dict[str, object]:
@@ -65,13 +75,15 @@ def test_fleet_state_positions_match_the_simulator(fleet: Fleet) -> None:
     assert reply.accepted, reply.error
     task = fleet.sim.tasks[reply.task_id]
     fleet.spin_until(lambda: task.is_terminal and len(messages) >= 5, 'park task and messages')
+    frame = MapFrame.for_site(fleet.sim.site)
 
     assert messages
     moved = False
     start = fleet.positions[0.0]
     for msg in messages:
         expected = fleet.positions[msg.sim_time_s]
-        got = {r.id: (r.x_m, r.y_m) for r in msg.robots}
+        _, robots = fleet_state_from_ros(msg, frame)
+        got = {r['id']: (r['x_m'], r['y_m']) for r in robots}
         assert got == expected, f'fleet_state at {msg.sim_time_s} s differs from the simulator'
         moved = moved or got != start
     assert moved, 'no fleet_state message showed a robot moving'
@@ -121,9 +133,14 @@ def test_malformed_requests_get_errors_and_the_nodes_keep_serving(fleet: Fleet) 
 
     client = ActionClient(fleet.client, ExecuteTask, 'execute_task')
     assert client.wait_for_server(timeout_sec=60)
-    goal_future = client.send_goal_async(ExecuteTask.Goal(kind='teleport'))
-    fleet.spin_until(goal_future.done, 'goal response')
-    assert not goal_future.result().accepted
+    # Refused goals are rejected at once (never accepted, then aborted), as submit_task does.
+    for kind, payload in (('teleport', {}), ('park', {'robot': 'R9'}),
+                          ('asrs_store', {'sku': 'SKU-1'}), ('pod_fetch', {'pod_id': 'POD1'})):
+        goal_future = client.send_goal_async(ExecuteTask.Goal(kind=kind,
+                                                              payload_json=json.dumps(payload)))
+        fleet.spin_until(goal_future.done, 'goal response')
+        assert not goal_future.result().accepted, (kind, payload)
+    assert fleet.sim.tasks == {}
 
     command = fleet.client.create_client(CommandRobot, 'command_robot')
     unknown = fleet.call(command, CommandRobot.Request(robot_id='R9', command='pause'))
@@ -136,3 +153,40 @@ def test_malformed_requests_get_errors_and_the_nodes_keep_serving(fleet: Fleet) 
     paused = fleet.call(command, CommandRobot.Request(robot_id='R02', command='pause'))
     assert paused.accepted, paused.error
     assert fleet.sim.snapshot()['robots'][1]['paused']
+
+
+def test_stamps_are_ros_time_and_simulated_time_goes_on_clock(fleet: Fleet) -> None:
+    messages: list[FleetState] = []
+    clocks: list[Clock] = []
+    fleet.client.create_subscription(FleetState, 'fleet_state', messages.append, FLEET_STATE_QOS)
+    fleet.client.create_subscription(Clock, '/clock', clocks.append, CLOCK_QOS)
+    fleet.spin_until(lambda: len(messages) >= 3 and len(clocks) >= 3, 'fleet_state and /clock')
+    wall_s = time.time()
+    for msg in messages:
+        assert msg.header.frame_id == 'map'
+        assert all(r.header.frame_id == 'map' and r.header.stamp == msg.header.stamp
+                   for r in msg.robots)
+        # ROS time (wall clock here: use_sim_time is off), not the simulated seconds
+        assert abs(time_from_ros(msg.header.stamp) - wall_s) < WAIT_S
+        assert msg.sim_time_s < 1e6
+    ticks = [time_from_ros(c.clock) for c in clocks]
+    assert ticks == sorted(ticks) and ticks[-1] <= fleet.sim.now_s
+    assert all(t in fleet.positions for t in ticks)  # each /clock value is a simulated step
+
+
+def test_with_use_sim_time_the_stamp_is_the_simulated_time(ros: None) -> None:
+    sim = Simulation(load_site(TINY_MAP), seed=0, config={'orders_per_h': 0})
+    node = SimulatorNode(sim=sim, parameter_overrides=[Parameter('use_sim_time', value=True)])
+    client = Node('wcs_test_client')
+    messages: list[FleetState] = []
+    client.create_subscription(FleetState, 'fleet_state', messages.append, FLEET_STATE_QOS)
+    executor = SingleThreadedExecutor()
+    for n in (node, client):
+        executor.add_node(n)
+    try:
+        spin_until(executor, lambda: any(m.sim_time_s > 0 for m in messages), 'fleet_state')
+        for msg in messages:
+            assert msg.header.stamp == time_to_ros(msg.sim_time_s)
+    finally:
+        node.destroy_node()
+        client.destroy_node()
