@@ -25,6 +25,8 @@ from sim.vda5050.factsheet import factsheet_body
 from sim.vda5050.vehicle import Pose, SimVehicle
 
 TICK_S = 0.01  # wall-clock step of the simulation loop
+RECONNECT_MIN_S = 1.0  # first reconnect attempt after losing the broker, then doubling
+RECONNECT_MAX_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -47,19 +49,49 @@ class _Hosted:
             self.vehicle.pose = Pose(spec.start_xy_m[0], spec.start_xy_m[1], spec.start_theta_rad, True)
             self.vehicle.last_node_id = m.node_id(spec.start_node)
         self.connected = False
+        self.retry_at = float("inf")  # next reconnect attempt, once a connection was lost
+        self.backoff_s = RECONNECT_MIN_S
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"{host.manufacturer}-{spec.serial_number}")
+        self._online_header: dict[str, Any] = {}
+        self.prepare_connection()
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
+
+    def prepare_connection(self) -> None:
+        """Before every (re)connect: stamp the ONLINE message first, then the last will, so a
+        CONNECTIONBROKEN the broker sends later carries the higher headerId."""
+        self._online_header = self.stamper.header("connection")
         will = m.connection(self.stamper.header("connection"), "CONNECTIONBROKEN")
         self.client.will_set(self.address.topic("connection"), json.dumps(will), qos=1, retain=True)
-        self.client.on_connect = self._on_connect
-        self.client.on_message = self._on_message
 
     def _on_connect(self, client: mqtt.Client, _u: object, _f: object, reason: Any, _p: object) -> None:
         if getattr(reason, "is_failure", False):
             return
         client.subscribe([(self.address.topic("order"), 0), (self.address.topic("instantActions"), 0)])
-        self._emit("connection", {"connectionState": "ONLINE"})
+        online = m.connection(self._online_header, "ONLINE")
+        self.client.publish(self.address.topic("connection"), json.dumps(online), qos=1, retain=True)
+        self.host.messages_out += 1
         self.connected = True
+        self.backoff_s = RECONNECT_MIN_S
         self.vehicle.publish_state()
+
+    def _on_disconnect(self, *_args: Any) -> None:
+        """Lost the broker (it restarted, or this process was paused past the keepalive):
+        reconnect with back-off, like a real vehicle."""
+        if self.connected:
+            self.connected = False
+            self.retry_at = time.monotonic() + self.backoff_s
+
+    def try_reconnect(self, now: float) -> None:
+        if self.connected or now < self.retry_at or self.host.stopping:
+            return
+        try:
+            self.prepare_connection()
+            self.client.reconnect()
+        except OSError:
+            self.retry_at = now + self.backoff_s
+            self.backoff_s = min(self.backoff_s * 2.0, RECONNECT_MAX_S)
 
     def _on_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
         sub = msg.topic.rsplit("/", 1)[-1]
@@ -96,6 +128,7 @@ class VehicleHost:
         self.time_scale = time_scale
         self.messages_in = 0
         self.messages_out = 0
+        self.stopping = False
         self.hosted = [_Hosted(spec, self) for spec in specs]
         # Spread periodic states over the interval so 200 vehicles do not report in one burst.
         offsets = np.random.default_rng(seed).uniform(0.0, state_interval_s, len(specs))
@@ -117,6 +150,7 @@ class VehicleHost:
             dt_s, last = now - last, now
             for i, h in enumerate(self.hosted):
                 if not h.connected:
+                    h.try_reconnect(now)
                     continue
                 h.vehicle.advance(dt_s * self.time_scale)
                 if now >= self._next_state[i]:
@@ -143,6 +177,7 @@ class VehicleHost:
 
     def shutdown(self) -> None:
         """Graceful: OFFLINE (retained), then disconnect so the broker drops the last will."""
+        self.stopping = True
         for h in self.hosted:
             if h.connected:
                 h._emit("connection", {"connectionState": "OFFLINE"})
