@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -12,6 +13,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from fleet_manager.api.task_schemas import TASK_KINDS
 from fleet_manager.store import StoreError
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -62,8 +64,12 @@ def error_response(
 
 
 def field_path(loc: tuple[Any, ...]) -> str | None:
-    """('body', 'lines', 0, 'quantity') -> 'lines[0].quantity'."""
+    """('body', 'lines', 0, 'quantity') -> 'lines[0].quantity'; the tag pydantic puts after
+    'body' for a union discriminated by `kind` is left out: ('body', 'sort', 'payload') ->
+    'payload'."""
     parts = list(loc[1:] if loc and loc[0] in ("body", "query", "path", "header") else loc)
+    if loc and loc[0] == "body" and len(parts) > 1 and parts[0] in TASK_KINDS:
+        parts = parts[1:]
     out = ""
     for part in parts:
         if isinstance(part, int):
@@ -99,6 +105,18 @@ def _on_validation(_request: Request, exc: Exception) -> JSONResponse:
         return error_response(400, code, f"request body is not valid JSON: {first.get('msg')}")
     loc = tuple(first.get("loc", ()))
     where = field_path(loc)
+    if loc[:1] == ("header",) and str(loc[-1]).lower() == "idempotency-key":
+        return error_response(
+            400,
+            "invalid_idempotency_key",
+            "Idempotency-Key must be 1..255 visible ASCII characters (spaces only inside)",
+            "Idempotency-Key",
+        )
+    err_type = str(first.get("type", ""))
+    if err_type in ("union_tag_invalid", "union_tag_not_found"):
+        code = "missing_field" if err_type == "union_tag_not_found" else "invalid_value"
+        where = f"{where}.kind" if where else "kind"
+        return error_response(422, code, str(first.get("msg", "invalid kind")), where)
     if loc and loc[0] == "body" and len(loc) == 1 and code == "missing_field":
         return error_response(422, "missing_body", "a JSON request body is required")
     return error_response(422, code, str(first.get("msg", "invalid value")), where)
@@ -124,10 +142,28 @@ _HTTP_CODES = {
 }
 
 
-def _on_http(_request: Request, exc: Exception) -> JSONResponse:
+def allowed_methods(request: Request) -> list[str] | None:
+    """The methods the OpenAPI document lists for this path (the router's own 405 names only
+    the first route that matched the path, e.g. POST for /orders though GET is there too);
+    None for a path the document does not have."""
+    table = getattr(request.app.state, "allow_table", None)
+    if table is None:
+        table = []
+        for template, operations in request.app.openapi().get("paths", {}).items():
+            pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
+            table.append((re.compile(f"^{pattern}$"), sorted(m.upper() for m in operations)))
+        request.app.state.allow_table = table
+    path = request.scope.get("path", "")
+    return next((methods for regex, methods in table if regex.match(path)), None)
+
+
+def _on_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
-    return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405 and (methods := allowed_methods(request)) is not None:
+        headers["Allow"] = ", ".join(methods)
+    return error_response(exc.status_code, code, str(exc.detail), headers=headers or None)
 
 
 def install_error_handlers(app: FastAPI) -> None:
