@@ -1,5 +1,7 @@
 """One error shape for every 4xx: {"error": {"code", "field", "reason"}}; plus the body limit."""
 
+# ApiError and field_path live in refusal.py (no web framework there); re-exported here.
+
 from __future__ import annotations
 
 import json
@@ -13,7 +15,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fleet_manager.api.task_schemas import TASK_KINDS
+from fleet_manager.api.refusal import ApiError, refusal_from_errors
 from fleet_manager.store import StoreError
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -45,17 +47,6 @@ def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {s: {"model": ErrorBody, "description": _DESCRIPTIONS[s]} for s in statuses}
 
 
-class ApiError(Exception):
-    """Raise from a handler to answer `status` with the standard error body."""
-
-    def __init__(self, status: int, code: str, reason: str, field: str | None = None):
-        super().__init__(reason)
-        self.status = status
-        self.code = code
-        self.reason = reason
-        self.field = field
-
-
 def error_response(
     status: int, code: str, reason: str, field: str | None = None, headers: dict | None = None
 ) -> JSONResponse:
@@ -63,63 +54,10 @@ def error_response(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def field_path(loc: tuple[Any, ...]) -> str | None:
-    """('body', 'lines', 0, 'quantity') -> 'lines[0].quantity'; the tag pydantic puts after
-    'body' for a union discriminated by `kind` is left out: ('body', 'sort', 'payload') ->
-    'payload'."""
-    parts = list(loc[1:] if loc and loc[0] in ("body", "query", "path", "header") else loc)
-    if loc and loc[0] == "body" and len(parts) > 1 and parts[0] in TASK_KINDS:
-        parts = parts[1:]
-    out = ""
-    for part in parts:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out or None
-
-
-_TYPE_CODES = {
-    "missing": "missing_field",
-    "extra_forbidden": "unknown_field",
-    "json_invalid": "malformed_json",
-    "json_type": "malformed_json",
-}
-
-
-def _validation_code(err_type: str) -> str:
-    if err_type in _TYPE_CODES:
-        return _TYPE_CODES[err_type]
-    if err_type.endswith(("_type", "_parsing")):
-        return "wrong_type"
-    return "invalid_value"
-
-
 def _on_validation(_request: Request, exc: Exception) -> JSONResponse:
     errors = exc.errors() if isinstance(exc, RequestValidationError) else []
-    if not errors:
-        return error_response(422, "invalid_request", str(exc))
-    first = errors[0]
-    code = _validation_code(str(first.get("type", "")))
-    if code == "malformed_json":
-        return error_response(400, code, f"request body is not valid JSON: {first.get('msg')}")
-    loc = tuple(first.get("loc", ()))
-    where = field_path(loc)
-    if loc[:1] == ("header",) and str(loc[-1]).lower() == "idempotency-key":
-        return error_response(
-            400,
-            "invalid_idempotency_key",
-            "Idempotency-Key must be 1..255 visible ASCII characters (spaces only inside)",
-            "Idempotency-Key",
-        )
-    err_type = str(first.get("type", ""))
-    if err_type in ("union_tag_invalid", "union_tag_not_found"):
-        code = "missing_field" if err_type == "union_tag_not_found" else "invalid_value"
-        where = f"{where}.kind" if where else "kind"
-        return error_response(422, code, str(first.get("msg", "invalid kind")), where)
-    if loc and loc[0] == "body" and len(loc) == 1 and code == "missing_field":
-        return error_response(422, "missing_body", "a JSON request body is required")
-    return error_response(422, code, str(first.get("msg", "invalid value")), where)
+    refused = refusal_from_errors(list(errors), str(exc))
+    return error_response(refused.status, refused.code, refused.reason, refused.field)
 
 
 def _on_api_error(_request: Request, exc: Exception) -> JSONResponse:

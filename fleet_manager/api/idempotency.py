@@ -7,7 +7,7 @@ import json
 import re
 from typing import Any
 
-from fleet_manager.api.errors import ApiError
+from fleet_manager.api.refusal import ApiError
 from fleet_manager.store import IdempotencyClaim, Store, StoredResponse, TokenRecord
 
 MAX_KEY_LENGTH = 255

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from fleet_manager.api.errors import ApiError
+from fleet_manager.api.refusal import ApiError
 from fleet_manager.api.schemas import OrderIn
 from fleet_manager.api.task_schemas import (
     AnyTask,
