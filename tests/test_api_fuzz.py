@@ -19,7 +19,7 @@ pytestmark = pytest.mark.timeout(400)
 
 TESTS = Path(__file__).resolve().parent
 SEED = 20240522
-MAX_EXAMPLES = 60  # per operation and phase; ~40 s on an idle 2-core box
+MAX_EXAMPLES = 50  # per operation and phase: about a minute on a loaded 2-core box
 
 
 def test_api_survives_schemathesis(tmp_path: Path) -> None:
@@ -43,7 +43,6 @@ def test_api_survives_schemathesis(tmp_path: Path) -> None:
         "run", f"http://127.0.0.1:{port}/openapi.json",
         "--checks", "all",
         "--seed", str(SEED),
-        "--generation-deterministic",
         "--max-examples", str(MAX_EXAMPLES),
         "--workers", "1",
         "--request-timeout", "30",

@@ -26,7 +26,9 @@ def _parse(adapter: TypeAdapter[Any], raw: str | bytes | dict[str, Any]) -> Any:
         try:
             raw = json.loads(raw)
         except ValueError as exc:
-            raise ApiError(400, "malformed_json", f"request body is not valid JSON: {exc}") from None
+            raise ApiError(
+                400, "malformed_json", f"request body is not valid JSON: {exc}"
+            ) from None
     try:
         return adapter.validate_python(raw, from_attributes=True)
     except ValidationError as exc:

@@ -19,8 +19,12 @@ class ApiError(Exception):
         self.field = field
 
     def as_dict(self) -> dict[str, Any]:
-        return {"status": self.status, "code": self.code, "field": self.field,
-                "reason": self.reason}
+        return {
+            "status": self.status,
+            "code": self.code,
+            "field": self.field,
+            "reason": self.reason,
+        }
 
 
 def field_path(loc: tuple[Any, ...]) -> str | None:

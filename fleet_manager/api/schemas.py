@@ -65,6 +65,12 @@ class OrderLineIn(_Strict):
 
 
 class OrderIn(_Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"lines": [{"sku": "SKU-0001", "quantity": 2}], "priority": 1}]
+        }
+    )
+
     id: str | None = Field(
         default=None, pattern=ID_PATTERN, description="WMS order id; generated if absent"
     )

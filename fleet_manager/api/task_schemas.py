@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from fleet_manager.api.schemas import (
     ID_PATTERN,
@@ -36,7 +36,7 @@ class AsrsStorePayload(_Strict):
     quantity: Quantity | None = Field(default=None, description="units in the tote; default 1")
     tote_id: SiteRef | None = Field(default=None, description="default: a new tote TOTE-<task id>")
     slot_id: SiteRef | None = Field(default=None, description="default: the closest free slot")
-    lot: Text(0, 64) | None = Field(default=None, description="FIFO lot; default \"\"")  # type: ignore[valid-type]
+    lot: Text(0, 64) | None = Field(default=None, description='FIFO lot; default ""')  # type: ignore[valid-type]
 
 
 class AsrsRetrievePayload(_Strict):
@@ -79,16 +79,43 @@ class _TaskBase(_Strict):
 
 
 class PodFetchTask(_TaskBase):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"kind": "pod_fetch", "payload": {"pod_id": "POD-0018", "station_id": "ST1"}}
+            ]
+        }
+    )
     kind: Literal["pod_fetch"]
     payload: PodFetchPayload
 
 
 class AsrsStoreTask(_TaskBase):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "asrs_store",
+                    "payload": {"aisle_id": "AS1", "sku": "SKU-0002", "quantity": 4},
+                }
+            ]
+        }
+    )
     kind: Literal["asrs_store"]
     payload: AsrsStorePayload
 
 
 class AsrsRetrieveTask(_TaskBase):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "asrs_retrieve",
+                    "payload": {"aisle_id": "AS1", "sku": "SKU-0001", "quantity": 1},
+                }
+            ]
+        }
+    )
     kind: Literal["asrs_retrieve"]
     payload: AsrsRetrievePayload
 
@@ -99,6 +126,11 @@ class ConveyorTransferTask(_TaskBase):
 
 
 class SortTask(_TaskBase):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"kind": "sort", "payload": {"sorter_id": "SRT1", "lane_id": "L03"}}]
+        }
+    )
     kind: Literal["sort"]
     payload: SortPayload
 
