@@ -14,7 +14,6 @@ from fleet_manager.api.tokens import issue_token
 from fleet_manager.child_process import free_loopback_port
 from fleet_manager.store import SqliteStore
 
-pytest.importorskip("schemathesis")
 pytestmark = pytest.mark.timeout(400)
 
 TESTS = Path(__file__).resolve().parent
