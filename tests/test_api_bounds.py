@@ -166,3 +166,18 @@ def test_405_allow_names_every_documented_method(live, method, path, allow):
     assert r.headers["allow"] == allow
     template = path.replace("/X/", "/{order_id}/").replace("/L01", "/{lane_id}")
     assert sorted(m.upper() for m in doc["paths"][template]) == allow.split(", ")
+
+
+@pytest.mark.parametrize("after", [2**63, -1, 1.5, True, "7"])
+def test_event_stream_refuses_an_after_that_is_no_64_bit_sequence_number(live, after):
+    import json
+
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    url = live.base.replace("http://", "ws://") + "/api/v1/events"
+    with connect(url, open_timeout=10) as ws:
+        ws.send(json.dumps({"token": live.tokens["viewer"], "after": after}))
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
