@@ -25,6 +25,7 @@ COMMAND_NAMES = {
 DIVERT = 1  # arg0 tracking id, arg1 lane number (1-based; 0 = let it pass)
 
 # `zones` words
+UNKNOWN = "unknown"  # any state the bridge cannot know (link down, not yet read)
 ZONE_STOPPED = 0
 ZONE_RUNNING = 1
 ZONE_JAMMED = 2

@@ -57,6 +57,7 @@ class Timing:
     watchdog_s: float = 1.0  # a heartbeat that does not change for this long trips the watchdog
     command_timeout_s: float = 0.3  # wait for one ack before re-writing the same sequence number
     command_deadline_s: float = 30.0  # give up on a command (alarm) after this long
+    link_healthy_s: float = 2.0  # link up (valid replies) this long before its alarm clears
 
 
 @dataclass(frozen=True)

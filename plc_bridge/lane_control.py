@@ -22,17 +22,21 @@ class PlcLaneControl:
         assigner, setup = self.service.assigner, self.service.config.sorter
         if assigner is None or setup is None:
             return []
+        known = self.service.known
+        conveyors = self.service.conveyors
         return [
             {
                 "id": lane.id,
                 "sorter_id": setup.sorter.id,
                 "role": lane.role,
                 "capacity_items": lane.capacity_items,
-                "fill_items": assigner.fill[lane.id],
+                # the PLC's lane word of the last poll; null while the PLC state is unknown
+                "fill_items": assigner.fill[lane.id] if known else None,
                 "in_flight_items": assigner.in_flight[lane.id],
                 "enabled": assigner.enabled[lane.id],
                 "plc": self.service.config.name,  # fill is the PLC's lane word, read each poll
                 "plc_connected": self.service.transport.connected,
+                "plc_state": conveyors,  # running | stopped | unknown
             }
             for lane in setup.sorter.lanes
         ]

@@ -242,8 +242,10 @@ class RegisterMap:
         first = self.register_name(address)
         return first if count <= 1 else f"{first} .. +{count - 1}"
 
-    def read_ranges(self, writer: str = "plc", max_gap: int = 8) -> list[tuple[int, int]]:
-        """(address, count) requests covering every block of one writer, merged and split."""
+    def read_ranges(self, writer: str = "plc", max_gap: int = 0) -> list[tuple[int, int]]:
+        """(address, count) requests covering every block of one writer, merged and split.
+        Only adjacent blocks merge by default: a real PLC answers a read that touches an
+        address outside its documented blocks with exception 2 (illegal data address)."""
         spans = sorted((b.address, b.end) for b in self.blocks.values() if b.writer == writer)
         merged: list[list[int]] = []
         for start, end in spans:

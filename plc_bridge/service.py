@@ -24,6 +24,17 @@ from plc_bridge.sorter import SorterController
 from plc_bridge.tasks import cancel_and_wait
 from plc_bridge.transport import ModbusTransport, PlcExceptionResponse, PlcUnavailable
 
+UNKNOWN_STATE: dict[str, Any] = {
+    "running": None,
+    "estop": None,
+    "fault_code": None,
+    "zones": None,
+    "photo_eyes": None,
+    "lane_fill": None,
+    "watchdog_tripped": None,
+    "items_on_belt": None,
+}
+
 
 class PlcImage:
     """The last words read from the PLC, at their request addresses."""
@@ -69,14 +80,15 @@ class PlcBridgeService:
         self.clock = clock
         self.auto_start = auto_start
         regs = config.registers
+        self.read_ranges = regs.read_ranges("plc")
+        first = self.read_ranges[0] if self.read_ranges else (0, 1)
         self.transport = ModbusTransport(
-            config.connection, config.unit_id, config.timing, regs.span_name
+            config.connection, config.unit_id, config.timing, regs.span_name, probe=(first[0], 1)
         )
         self.transport.add_listener(self._on_connection)
         self.command_box = self._mailbox("command", "command_ack")
         self.divert_box = self._mailbox("divert", "divert_ack")
         self.image = PlcImage(regs)
-        self.read_ranges = regs.read_ranges("plc")
         self.assigner = lane_assigner
         self.sorter: SorterController | None = None
         if config.sorter and self.divert_box and regs.has("scans") and regs.has("confirms"):
@@ -93,14 +105,11 @@ class PlcBridgeService:
                 self._alarm_from_sorter,
             )
         self.active_alarms: dict[str, dict[str, Any]] = {}
-        self.state: dict[str, Any] = {
-            "running": False,
-            "estop": False,
-            "fault_code": 0,
-            "zones": [],
-            "photo_eyes": [],
-            "lane_fill": [],
-        }
+        # What the PLC last said; None while unknown (link down, or not yet read since it
+        # came up): the bridge never reports a value it cannot know.
+        self.state: dict[str, Any] = dict(UNKNOWN_STATE)
+        self.link_up_since_s: float | None = None  # monotonic; None while the link is down
+        self._state_read = False  # a poll since the link came up read the status
         self.wcs_heartbeat = 0
         self.plc_heartbeat: int | None = None
         self.plc_heartbeat_changed_s = time.monotonic()
@@ -161,14 +170,50 @@ class PlcBridgeService:
         self.bus.emit("alarm", "raised", self.clock(), code=code, plc=self.config.name, **data)
 
     def _on_connection(self, connected: bool, reason: str) -> None:
+        """One alarm per outage: raised when the link drops, cleared by the poll loop once the
+        link has answered for `link_healthy_s` (a link that flaps keeps the one alarm)."""
         if connected:
             self._heartbeats_since_connect = 0
+            self._state_read = False
             self._split.clear()  # maybe a fixed or restarted PLC: try merged reads again
-            self._clear("plc_connection_lost")
+            self.link_up_since_s = time.monotonic()
+            self.plc_heartbeat_changed_s = self.link_up_since_s  # its watchdog starts afresh
         else:
+            self.link_up_since_s = None
             self._raise(
                 "plc_connection_lost", message=reason, connection=self.config.connection.describe()
             )
+            self._forget_state()
+
+    def _forget_state(self) -> None:
+        """The link is down: what the PLC shows is unknown from now on, not its last value."""
+        if self.state["running"] is not None:
+            self.bus.emit("conveyor", "unknown", self.clock(), plc=self.config.name)
+        for zone, value in enumerate(self.state["zones"] or []):
+            if value is not None:
+                self.bus.emit(
+                    "conveyor", "zone_state", self.clock(),
+                    plc=self.config.name, zone=zone, state=codes.UNKNOWN,
+                )
+        self.state.update(UNKNOWN_STATE)
+        self._state_read = False
+
+    @property
+    def known(self) -> bool:
+        """Whether the state is from a poll of the live link (else every field is unknown)."""
+        return self.transport.connected and self._state_read
+
+    @property
+    def conveyors(self) -> str:
+        """running | stopped | unknown."""
+        if not self.known:
+            return codes.UNKNOWN
+        return "running" if self.state["running"] else "stopped"
+
+    def _check_link_healthy(self, now: float) -> None:
+        up = self.link_up_since_s
+        if up is not None and now - up >= self.config.timing.link_healthy_s:
+            self._clear("plc_connection_lost")
 
     # ---- loops -------------------------------------------------------------------------------
     async def _heartbeat_loop(self) -> None:
@@ -194,7 +239,8 @@ class PlcBridgeService:
             started = time.monotonic()
             if self.transport.connected:
                 await self._poll_once()
-            self._check_plc_heartbeat(time.monotonic())
+                self._check_plc_heartbeat(time.monotonic())  # a dead link has its own alarm
+            self._check_link_healthy(time.monotonic())
             await asyncio.sleep(max(0.0, period_s - (time.monotonic() - started)))
 
     async def _poll_once(self) -> None:
@@ -263,6 +309,8 @@ class PlcBridgeService:
                 self._clear("plc_heartbeat_stale")
         if "status" in fresh:
             self._on_status(self.image.block("status"))
+        if "status" in fresh or not self.config.registers.has("status"):
+            self._state_read = True
         if "zones" in fresh:
             self._on_zones(self.image.block("zones"))
         if "photo_eyes" in fresh:
@@ -276,7 +324,7 @@ class PlcBridgeService:
     def _on_status(self, words: list[int]) -> None:
         state, fault, estop = words[0], words[1], bool(words[2])
         running = bool(state & STATE_RUNNING)
-        if running != self.state["running"]:
+        if running != self.state["running"]:  # also the first reading after unknown
             self.bus.emit(
                 "conveyor",
                 "running" if running else "stopped",
@@ -304,7 +352,7 @@ class PlcBridgeService:
                 self._clear(key)
 
     def _on_zones(self, words: list[int]) -> None:
-        old = self.state["zones"]
+        old = self.state["zones"] or []
         for i, value in enumerate(words):
             if i >= len(old) or old[i] != value:
                 self.bus.emit(
@@ -336,7 +384,9 @@ class PlcBridgeService:
         self.state["lane_fill"] = words
 
     def _maybe_autostart(self, now: float) -> None:
-        if not self.auto_start or self.command_box is None or self.state["running"]:
+        if not self.auto_start or self.command_box is None or not self.known:
+            return
+        if self.state["running"]:
             return
         if self.state["estop"] or (self._start_task and not self._start_task.done()):
             return
@@ -402,17 +452,32 @@ class PlcBridgeService:
         await self.tell_plc_lane_enabled(lane_id, enabled)
 
     def status(self) -> dict[str, Any]:
+        """Link, PLC state and counters. While the state is unknown (link down, or not yet
+        read since it came up): `conveyors`, `fault` and every zone are "unknown", `running`,
+        `estop`, `plc_heartbeat_ok`, photo-eyes and lane fill are null."""
         rtt = list(self.transport.rtt_ms)
+        known, st = self.known, self.state
+        zone_count = self.config.registers.block("zones").size if self.config.registers.has(
+            "zones") else 0
+        fault = st["fault_code"]
         out: dict[str, Any] = {
             "plc": self.config.name,
             "connection": self.config.connection.describe(),
             "connected": self.transport.connected,
-            "plc_heartbeat_ok": "plc_heartbeat_stale" not in self.active_alarms,
-            "running": self.state["running"],
-            "estop": self.state["estop"],
-            "fault": codes.FAULT_NAMES.get(self.state["fault_code"], str(self.state["fault_code"])),
-            "zones": [codes.ZONE_NAMES.get(z, str(z)) for z in self.state["zones"]],
-            "photo_eyes": self.state["photo_eyes"],
+            "state_known": known,
+            "plc_heartbeat_ok": (
+                "plc_heartbeat_stale" not in self.active_alarms if known else None
+            ),
+            "conveyors": self.conveyors,
+            "running": st["running"] if known else None,
+            "estop": st["estop"] if known else None,
+            "fault": codes.FAULT_NAMES.get(fault, str(fault)) if known else codes.UNKNOWN,
+            "zones": (
+                [codes.ZONE_NAMES.get(z, str(z)) for z in st["zones"] or []]
+                if known
+                else [codes.UNKNOWN] * zone_count
+            ),
+            "photo_eyes": st["photo_eyes"] if known else None,
             "alarms": sorted(self.active_alarms),
             "polls": self.polls,
             "transport": {
@@ -424,6 +489,9 @@ class PlcBridgeService:
         }
         if self.assigner:
             out["lanes"] = self.assigner.status()
+            if not known:  # the PLC's fill words are unknown; the WCS's own counts are not
+                for lane in out["lanes"]["lanes"].values():
+                    lane.update(fill=None, full=None)
         if self.sorter:
             out["sorter"] = {
                 "counters": dict(self.sorter.counters),

@@ -71,8 +71,10 @@ class ModbusTransport:
         timing: Timing,
         register_name: Callable[[int, int], str] | None = None,
         rtt_window: int = 20000,
+        probe: tuple[int, int] = (0, 1),
     ) -> None:
         self.connection = connection
+        self.probe = probe  # (address, count) read after connecting: the link is up on a reply
         self.unit_id = unit_id
         self.timing = timing
         self._name = register_name or (lambda a, c: f"address {a} (+{c - 1})")
@@ -87,6 +89,7 @@ class ModbusTransport:
         self.failures = 0
         self.connects = 0
         self.connect_attempts = 0
+        self.probe_failures = 0  # connections opened that never answered (a hung PLC)
         self.last_error = ""
         self.mismatched = 0  # replies that did not fit their request (late replies on RTU)
         self._quiet_until = 0.0
@@ -127,7 +130,7 @@ class ModbusTransport:
             quiet_s = self._quiet_until - time.monotonic()
             if quiet_s > 0:
                 await asyncio.sleep(quiet_s)
-            if not await self._open():
+            if not await self._open() or not await self._probe():
                 continue
             delay_s = self.timing.reconnect_initial_s
             self._lost.clear()
@@ -173,6 +176,24 @@ class ModbusTransport:
             if serial_port is not None:
                 serial_port.reset_input_buffer()  # drop bytes of replies nobody waits for
         self._client = client
+        return True
+
+    async def _probe(self) -> bool:
+        """One read on the fresh connection. A hung PLC whose TCP stack still accepts
+        connections never answers it, so only a Modbus reply (data or an exception: either
+        proves a running PLC program) makes the link `connected`."""
+        client = self._client
+        assert client is not None
+        address, count = self.probe
+        try:
+            await asyncio.wait_for(
+                client.read_holding_registers(address, count=count, device_id=self.unit_id),
+                self.timing.timeout_s * 2 + 0.5,
+            )
+        except (TimeoutError, ModbusException, OSError) as exc:
+            self.probe_failures += 1
+            self._drop(f"no Modbus reply after connecting: {exc or 'timeout'}", notify=False)
+            return False
         return True
 
     def _on_trace_connect(self, connected: bool) -> None:

@@ -34,6 +34,7 @@ FAST = {
     "heartbeat_period_s": 0.05,
     "poll_period_s": 0.02,
     "command_deadline_s": 20.0,
+    "link_healthy_s": 0.5,
 }
 
 
@@ -130,6 +131,10 @@ def test_plc_killed_and_restarted_alarm_recovery_no_command_lost_or_repeated(
                 result = await service.command(codes.CMD_ECHO, [i])
                 assert result.ok and result.reply[0] == i
                 await asyncio.sleep(0.01)
+            for _ in range(200):  # the alarm clears once the link has been healthy a while
+                if ("cleared", "plc_connection_lost") in alarms:
+                    break
+                await asyncio.sleep(0.05)
         finally:
             await service.stop()
 

@@ -15,6 +15,7 @@ import yaml
 from fleet_manager.events import Event, EventBus
 from fleet_manager.site import load_site
 from fleet_manager.sortation import LaneAssigner, LaneError, SortPlan, demo_orders
+from plc_bridge import codes
 from plc_bridge.config import PlcConfig, apply_site, load_plc_config
 from plc_bridge.service import PlcBridgeService
 from sim.plc.process import SimPlcProcess
@@ -112,9 +113,17 @@ def test_plc_exception_codes_raise_alarms_naming_the_register_and_bridge_keeps_r
 ) -> None:
     path = config_file(tmp_path)
     extra = ["--exception", "108:2", "--exception", "20:4", "--time-scale", "4"]
+    async def start_by_hand(service: PlcBridgeService) -> None:
+        # The status block is refused, so the conveyors' state is unknown and the bridge does
+        # not start them by itself: an operator's explicit start does.
+        assert await service.transport.wait_connected(5.0)
+        await asyncio.sleep(0.3)
+        assert service.status()["conveyors"] == "unknown"
+        assert (await service.command(codes.CMD_START, deadline_s=5.0)).ok
+
     with SimPlcProcess(path, workdir=tmp_path, extra=extra) as plc:
         cfg = load_plc_config(path).with_connection(port=plc.port)
-        service, events = asyncio.run(run_bridge(cfg, 3.0))
+        service, events = asyncio.run(run_bridge(cfg, 3.0, start_by_hand))
     raised = [
         e.data
         for e in events

@@ -92,8 +92,40 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     schemas = doc.get("components", {}).get("schemas", {})
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
+    _add_links(doc)
     app.openapi_schema = doc
     return doc
+
+
+# OpenAPI links: where the id a create answers is used next (clients and API fuzzers follow them).
+_LINKS = {
+    ("/api/v1/orders", "post", "201"): ("order_id", [
+        ("/api/v1/orders/{order_id}", "get"),
+        ("/api/v1/orders/{order_id}/cancel", "post"),
+        ("/api/v1/orders/{order_id}/priority", "put"),
+    ]),
+    ("/api/v1/tasks", "post", "201"): ("task_id", [
+        ("/api/v1/tasks/{task_id}", "get"),
+        ("/api/v1/tasks/{task_id}/cancel", "post"),
+    ]),
+}
+
+
+def _add_links(doc: dict[str, Any]) -> None:
+    paths = doc.get("paths", {})
+    for (path, method, status), (param, targets) in _LINKS.items():
+        response = paths.get(path, {}).get(method, {}).get("responses", {}).get(status)
+        if response is None:
+            continue
+        links = response.setdefault("links", {})
+        for target, target_method in targets:
+            operation = paths.get(target, {}).get(target_method)
+            if operation is None or "operationId" not in operation:
+                continue
+            links[operation["operationId"]] = {
+                "operationId": operation["operationId"],
+                "parameters": {param: "$response.body#/id"},
+            }
 
 
 def _mount_monitor(app: FastAPI) -> None:

@@ -1,8 +1,11 @@
 """One error shape for every 4xx: {"error": {"code", "field", "reason"}}; plus the body limit."""
 
+# ApiError and field_path live in refusal.py (no web framework there); re-exported here.
+
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -12,6 +15,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from fleet_manager.api.refusal import ApiError, refusal_from_errors
 from fleet_manager.store import StoreError
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -43,17 +47,6 @@ def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {s: {"model": ErrorBody, "description": _DESCRIPTIONS[s]} for s in statuses}
 
 
-class ApiError(Exception):
-    """Raise from a handler to answer `status` with the standard error body."""
-
-    def __init__(self, status: int, code: str, reason: str, field: str | None = None):
-        super().__init__(reason)
-        self.status = status
-        self.code = code
-        self.reason = reason
-        self.field = field
-
-
 def error_response(
     status: int, code: str, reason: str, field: str | None = None, headers: dict | None = None
 ) -> JSONResponse:
@@ -61,47 +54,10 @@ def error_response(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def field_path(loc: tuple[Any, ...]) -> str | None:
-    """('body', 'lines', 0, 'quantity') -> 'lines[0].quantity'."""
-    parts = list(loc[1:] if loc and loc[0] in ("body", "query", "path", "header") else loc)
-    out = ""
-    for part in parts:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out or None
-
-
-_TYPE_CODES = {
-    "missing": "missing_field",
-    "extra_forbidden": "unknown_field",
-    "json_invalid": "malformed_json",
-    "json_type": "malformed_json",
-}
-
-
-def _validation_code(err_type: str) -> str:
-    if err_type in _TYPE_CODES:
-        return _TYPE_CODES[err_type]
-    if err_type.endswith(("_type", "_parsing")):
-        return "wrong_type"
-    return "invalid_value"
-
-
 def _on_validation(_request: Request, exc: Exception) -> JSONResponse:
     errors = exc.errors() if isinstance(exc, RequestValidationError) else []
-    if not errors:
-        return error_response(422, "invalid_request", str(exc))
-    first = errors[0]
-    code = _validation_code(str(first.get("type", "")))
-    if code == "malformed_json":
-        return error_response(400, code, f"request body is not valid JSON: {first.get('msg')}")
-    loc = tuple(first.get("loc", ()))
-    where = field_path(loc)
-    if loc and loc[0] == "body" and len(loc) == 1 and code == "missing_field":
-        return error_response(422, "missing_body", "a JSON request body is required")
-    return error_response(422, code, str(first.get("msg", "invalid value")), where)
+    refused = refusal_from_errors(list(errors), str(exc))
+    return error_response(refused.status, refused.code, refused.reason, refused.field)
 
 
 def _on_api_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -124,10 +80,28 @@ _HTTP_CODES = {
 }
 
 
-def _on_http(_request: Request, exc: Exception) -> JSONResponse:
+def allowed_methods(request: Request) -> list[str] | None:
+    """The methods the OpenAPI document lists for this path (the router's own 405 names only
+    the first route that matched the path, e.g. POST for /orders though GET is there too);
+    None for a path the document does not have."""
+    table = getattr(request.app.state, "allow_table", None)
+    if table is None:
+        table = []
+        for template, operations in request.app.openapi().get("paths", {}).items():
+            pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
+            table.append((re.compile(f"^{pattern}$"), sorted(m.upper() for m in operations)))
+        request.app.state.allow_table = table
+    path = request.scope.get("path", "")
+    return next((methods for regex, methods in table if regex.match(path)), None)
+
+
+def _on_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
-    return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405 and (methods := allowed_methods(request)) is not None:
+        headers["Allow"] = ", ".join(methods)
+    return error_response(exc.status_code, code, str(exc.detail), headers=headers or None)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -4,29 +4,35 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from typing import Any
 
-from pydantic import BaseModel
-
-from fleet_manager.api.errors import ApiError
+from fleet_manager.api.refusal import ApiError
 from fleet_manager.store import IdempotencyClaim, Store, StoredResponse, TokenRecord
 
 MAX_KEY_LENGTH = 255
+# Visible ASCII, spaces inside: what survives every HTTP stack unchanged (leading and trailing
+# whitespace is stripped by parsers, other bytes are decoded differently by different ones).
+IDEMPOTENCY_KEY_PATTERN = r"^[!-~]([ -~]*[!-~])?$"
+_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 
 
 def claim_for(
-    key: str | None, caller: TokenRecord, route: str, body: BaseModel
+    key: str | None, caller: TokenRecord, route: str, body: dict[str, Any]
 ) -> IdempotencyClaim | None:
-    """None without a key; 400 for an unusable key; otherwise what the store must remember."""
+    """None without a key; 400 for an unusable key; otherwise what the store must remember.
+    `body` is the request's canonical JSON form."""
     if key is None:
         return None
-    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+    if len(key) > MAX_KEY_LENGTH or not _KEY.fullmatch(key):
         raise ApiError(
             400,
             "invalid_idempotency_key",
-            f"Idempotency-Key must be 1..{MAX_KEY_LENGTH} printable characters",
+            f"Idempotency-Key must be 1..{MAX_KEY_LENGTH} visible ASCII characters"
+            " (spaces only inside)",
             field="Idempotency-Key",
         )
-    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
     digest = hashlib.sha256(f"{route}\n{canonical}".encode()).hexdigest()
     return IdempotencyClaim(scope=caller.id, key=key, request_hash=digest)
 

@@ -12,16 +12,24 @@ from fastapi.responses import JSONResponse
 from fleet_manager.api.auth import READ_ROLES, WMS_ROLES, require
 from fleet_manager.api.deps import await_runtime, runtime
 from fleet_manager.api.errors import ApiError, documented
-from fleet_manager.api.idempotency import claim_for, prior_answer
+from fleet_manager.api.idempotency import (
+    IDEMPOTENCY_KEY_PATTERN,
+    MAX_KEY_LENGTH,
+    claim_for,
+    prior_answer,
+)
 from fleet_manager.api.schemas import (
+    INT64_MAX,
+    PRIORITY_MAX,
+    PRIORITY_MIN,
     OrderIn,
     OrderOut,
     OrderPage,
     PriorityIn,
-    TaskIn,
     TaskOut,
     TaskPage,
 )
+from fleet_manager.api.task_schemas import AnyTask, TaskIn
 from fleet_manager.api.validation import check_order, check_task
 from fleet_manager.store import OrderLineRecord, OrderQuery, OrderRecord, TaskRecord, TokenRecord
 
@@ -30,14 +38,24 @@ Reader = Annotated[TokenRecord, Depends(require(*READ_ROLES))]
 Wms = Annotated[TokenRecord, Depends(require(*WMS_ROLES))]
 IdemKey = Annotated[
     str | None,
-    Header(alias="Idempotency-Key", description="repeat-safe create: same key, same answer"),
+    Header(
+        alias="Idempotency-Key",
+        description="repeat-safe create: same key, same answer. 1..255 visible ASCII characters"
+        " (spaces inside allowed); any other key is refused with 400 invalid_idempotency_key",
+        pattern=IDEMPOTENCY_KEY_PATTERN,
+        max_length=MAX_KEY_LENGTH,
+    ),
 ]
 OrderState = Annotated[str | None, Query(pattern="^(open|in_progress|done|cancelled|failed)$")]
 TaskStateQ = Annotated[
     str | None, Query(pattern="^(queued|assigned|active|done|failed|cancelled)$")
 ]
 Limit = Annotated[int, Query(ge=1, le=500)]
-Cursor = Annotated[int, Query(ge=0, description="next_cursor of the previous page")]
+Cursor = Annotated[
+    int, Query(ge=0, le=INT64_MAX, description="next_cursor of the previous page")
+]
+MinPriority = Annotated[int | None, Query(ge=PRIORITY_MIN, le=PRIORITY_MAX)]
+Filter = Annotated[str | None, Query(max_length=64)]
 
 
 def _created(body: dict[str, Any], replayed: bool, location: str) -> JSONResponse:
@@ -56,7 +74,7 @@ def _created(body: dict[str, Any], replayed: bool, location: str) -> JSONRespons
 )
 async def create_order(body: OrderIn, request: Request, caller: Wms, key: IdemKey = None):
     rt = runtime(request)
-    claim = claim_for(key, caller, "orders", body)
+    claim = claim_for(key, caller, "orders", body.model_dump(mode="json"))
     if (prior := prior_answer(rt.store, claim)) is not None:
         return _created(prior.body, True, f"/api/v1/orders/{prior.body['id']}")
     check_order(rt.site, body, rt.free_units)
@@ -80,9 +98,9 @@ async def list_orders(
     request: Request,
     _caller: Reader,
     state: OrderState = None,
-    sku: str | None = None,
-    source: str | None = None,
-    min_priority: int | None = None,
+    sku: Filter = None,
+    source: Filter = None,
+    min_priority: MinPriority = None,
     after: Cursor = 0,
     limit: Limit = 50,
 ):
@@ -142,7 +160,7 @@ async def set_priority(order_id: str, body: PriorityIn, request: Request, _calle
 )
 async def create_task(body: TaskIn, request: Request, caller: Wms, key: IdemKey = None):
     rt = runtime(request)
-    claim = claim_for(key, caller, "tasks", body)
+    claim = claim_for(key, caller, "tasks", body.canonical())
     if (prior := prior_answer(rt.store, claim)) is not None:
         return _created(prior.body, True, f"/api/v1/tasks/{prior.body['id']}")
     check_task(rt.site, body, rt.store)
@@ -157,18 +175,18 @@ async def create_task(body: TaskIn, request: Request, caller: Wms, key: IdemKey 
         priority=body.priority,
         created_s=rt.now_s,
         order_id=body.order_id,
-        payload=body.payload,
+        payload=body.payload_as_sent(),
         source="api",
     )
     stored = await asyncio.wrap_future(rt.submit_task(record, claim))
     return _created(stored.body, stored.replayed, f"/api/v1/tasks/{stored.body['id']}")
 
 
-async def _check_asrs(rt: Any, body: TaskIn) -> None:
+async def _check_asrs(rt: Any, body: AnyTask) -> None:
     """Refuse (4xx naming the field) what the AS/RS inventory cannot take now: unknown tote,
     occupied slot, nothing in stock. Read-only, so nothing is applied on refusal."""
     try:
-        await asyncio.wrap_future(rt.check_asrs(body.kind, body.payload))
+        await asyncio.wrap_future(rt.check_asrs(body.kind, body.payload_as_sent()))
     except ValueError as exc:
         status = getattr(exc, "status", None)
         if status is None:
@@ -176,10 +194,10 @@ async def _check_asrs(rt: Any, body: TaskIn) -> None:
         raise ApiError(status, exc.code, exc.reason, exc.field) from exc  # type: ignore[attr-defined]
 
 
-async def _check_pod(rt: Any, body: TaskIn) -> None:
+async def _check_pod(rt: Any, body: AnyTask) -> None:
     """409 while the pod is carried or reserved by another task. Read-only; the dispatcher's
     own check at submit stays the final word (a race there ends the task `failed`)."""
-    pod_id = str(body.payload["pod_id"])
+    pod_id = str(body.payload_as_sent()["pod_id"])
     if (busy := await asyncio.wrap_future(rt.check_pod_fetch(pod_id))) is not None:
         raise ApiError(409, "pod_unavailable", busy, "payload.pod_id")
 
@@ -189,8 +207,8 @@ async def list_tasks(
     request: Request,
     _caller: Reader,
     state: TaskStateQ = None,
-    kind: str | None = None,
-    order_id: str | None = None,
+    kind: Filter = None,
+    order_id: Filter = None,
     after: Cursor = 0,
     limit: Limit = 50,
 ):

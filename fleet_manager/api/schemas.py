@@ -2,13 +2,57 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+PRIORITY_MIN, PRIORITY_MAX = -1000, 1000
+MAX_QUANTITY = 100_000
+MAX_TIME_S = 1e12  # simulated seconds (about 31,700 years): bounds every time field
 TaskKindIn = Literal["pod_fetch", "asrs_store", "asrs_retrieve", "conveyor_transfer", "sort"]
 RobotCommandName = Literal["pause", "resume", "charge", "park", "out_of_service", "in_service"]
+
+
+def _integral(value: Any) -> Any:
+    """JSON Schema's `integer` includes numbers like 2.0: take them as the int they are."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _no_lone_surrogates(value: str) -> str:
+    """JSON escapes can carry lone UTF-16 surrogates, which are no characters (and no
+    database can store them): refuse them like any other invalid value."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("text must be valid Unicode (no lone surrogates)") from None
+    return value
+
+
+def Int(ge: int = INT64_MIN, le: int = INT64_MAX, **kw: Any) -> Any:
+    """A strict integer within [ge, le] (64-bit at most), 2.0 taken as 2, never a bool/string."""
+    # Field first: a constraint after a validator would not reach the JSON schema.
+    return Annotated[
+        int, Field(ge=max(ge, INT64_MIN), le=min(le, INT64_MAX), **kw), BeforeValidator(_integral)
+    ]
+
+
+def Text(min_length: int = 0, max_length: int = 64, **kw: Any) -> Any:
+    """A string of valid Unicode, bounded in length."""
+    return Annotated[
+        str,
+        Field(min_length=min_length, max_length=max_length, **kw),
+        AfterValidator(_no_lone_surrogates),
+    ]
+
+
+Priority = Int(PRIORITY_MIN, PRIORITY_MAX, description="higher runs first")
+Quantity = Int(1, MAX_QUANTITY)
+SiteRef = Text(1, 64)  # an id of the site (station, pod, aisle, SKU, ...), checked against it
+Seconds = Annotated[float, Field(ge=0, le=MAX_TIME_S, allow_inf_nan=False)]
 
 
 class _Strict(BaseModel):
@@ -16,18 +60,26 @@ class _Strict(BaseModel):
 
 
 class OrderLineIn(_Strict):
-    sku: str = Field(min_length=1, max_length=64)
-    quantity: int = Field(gt=0, le=100_000)
+    sku: SiteRef
+    quantity: Quantity
 
 
 class OrderIn(_Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"lines": [{"sku": "SKU-0001", "quantity": 2}], "priority": 1}]
+        }
+    )
+
     id: str | None = Field(
         default=None, pattern=ID_PATTERN, description="WMS order id; generated if absent"
     )
     lines: list[OrderLineIn] = Field(min_length=1, max_length=1000)
-    priority: int = Field(default=0, ge=-1000, le=1000, description="higher runs first")
-    due_s: float | None = Field(default=None, ge=0, description="due time, simulation seconds")
-    station_id: str | None = Field(default=None, description="pick station to use; any if absent")
+    priority: Priority = 0
+    due_s: Seconds | None = Field(default=None, description="due time, simulation seconds")
+    station_id: SiteRef | None = Field(
+        default=None, description="pick station to use; any if absent"
+    )
 
 
 class OrderLineOut(BaseModel):
@@ -57,22 +109,7 @@ class OrderPage(BaseModel):
 
 
 class PriorityIn(_Strict):
-    priority: int = Field(ge=-1000, le=1000)
-
-
-class TaskIn(_Strict):
-    id: str | None = Field(default=None, pattern=ID_PATTERN)
-    kind: TaskKindIn
-    priority: int = Field(default=0, ge=-1000, le=1000)
-    order_id: str | None = None
-    payload: dict[str, Any] = Field(
-        default_factory=dict,
-        description=(
-            "pod_fetch: {pod_id, station_id, hold_s?}; asrs_store: {aisle_id, sku, quantity, tote_id?,"
-            " slot_id?, lot?}; asrs_retrieve: {aisle_id, sku, quantity, tote_id?, station_id?};"
-            " conveyor_transfer: {conveyor_id, from_point, to_point}; sort: {sorter_id, lane_id?}"
-        ),
-    )
+    priority: Priority
 
 
 class TaskStep(BaseModel):
@@ -110,7 +147,7 @@ class LanePatch(_Strict):
 
 
 class AlarmAckIn(_Strict):
-    note: str | None = Field(default=None, max_length=500)
+    note: Text(0, 500) | None = None  # type: ignore[valid-type]
 
 
 class AlarmOut(BaseModel):

@@ -15,6 +15,7 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
+from fleet_manager.api.schemas import INT64_MAX
 from fleet_manager.store import StoredEvent
 
 router = APIRouter(prefix="/api/v1")
@@ -109,8 +110,10 @@ async def events_stream(ws: WebSocket) -> None:
         return
     store, hub = ws.app.state.runtime.store, ws.app.state.hub
     after = hello.get("after")
-    if after is not None and (not isinstance(after, int) or isinstance(after, bool) or after < 0):
-        await _close(ws, CLOSE_BAD_REQUEST, "after must be a non-negative integer")
+    if after is not None and (
+        not isinstance(after, int) or isinstance(after, bool) or not 0 <= after <= INT64_MAX
+    ):
+        await _close(ws, CLOSE_BAD_REQUEST, "after must be an integer 0..2^63-1")
         return
     sub = hub.subscribe()  # subscribe before reading the store: nothing falls between
     last = store.last_seq() if after is None else after

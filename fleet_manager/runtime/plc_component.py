@@ -234,7 +234,7 @@ class PlcComponent:
         if service is None:
             return "plc off"
         state = "up" if service.transport.connected else "DOWN"
-        running = "running" if service.state["running"] else "stopped"
+        running = service.conveyors  # running | stopped | unknown
         counters = service.sorter.counters if service.sorter else {}
         return (
             f"plc {state} {running} scanned {counters.get('scanned', 0)}"

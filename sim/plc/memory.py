@@ -16,10 +16,17 @@ class RegisterMemory:
         self.registers = registers
         self.size = max((b.end for b in registers.blocks.values()), default=0)
         self.words = [0] * self.size
+        # Addresses some block documents; like a real PLC, any other one is an illegal address.
+        self.mapped = bytearray(self.size)
+        for b in registers.blocks.values():
+            self.mapped[b.address : b.end] = b"\x01" * (b.end - b.address)
         self._hooks: list[tuple[Block, WriteHook]] = []
 
     def valid(self, address: int, count: int) -> bool:
-        return 0 <= address and count >= 1 and address + count <= self.size
+        """Whether every address of the request lies inside a block of the register map."""
+        if not (0 <= address and count >= 1 and address + count <= self.size):
+            return False
+        return all(self.mapped[address : address + count])
 
     def get(self, address: int, count: int) -> list[int]:
         return self.words[address : address + count]

@@ -147,7 +147,7 @@ function onEvents(msg) {
       state.eventsSeen += 1;
       if (ev.topic === "alarm") { applyAlarm(ev); refreshA = true; }
       else if (ev.topic === "order" || ev.topic === "task") refreshO = true;
-      else if (ev.topic === "lane" || ev.topic === "sort") refreshL = true;
+      else if (ev.topic === "lane" || ev.topic === "sort" || ev.topic === "conveyor") refreshL = true;
     } catch (e) {
       state.malformed += 1;
     }

@@ -294,6 +294,14 @@ export class MapView {
         const fill = Math.min(1, Math.max(0, (live.fill_items || 0) / cap));
         const [x, y] = this.toScreen(at[0], at[1]);
         const w = Math.max(4, cs * 0.6), h = Math.max(10, cs * 1.6);
+        if (live.fill_items === null || live.plc_state === "unknown") {
+          // PLC state unknown (link down): an outline and a question mark, never the last fill.
+          g.strokeStyle = "#d29922";
+          g.setLineDash([3, 3]); g.strokeRect(x - w / 2, y + 4, w, h); g.setLineDash([]);
+          g.fillStyle = "#d29922"; g.font = "10px system-ui, sans-serif"; g.textAlign = "center";
+          g.fillText("?", x, y + 4 + h / 2 + 3); g.textAlign = "start";
+          continue;
+        }
         g.strokeStyle = live.enabled === false ? "#6e7681" : "#3fb950";
         g.strokeRect(x - w / 2, y + 4, w, h);
         g.fillStyle = live.enabled === false ? "#6e7681" : fill > 0.85 ? "#f85149" : "#3fb950";

@@ -111,12 +111,15 @@ export function renderTasks(tbody, tasks, nowS) {
 export function renderLanes(tbody, lanes, { canCommand, reason }) {
   tbody.innerHTML = lanes.map((l) => {
     const cap = l.capacity_items || 0;
+    // A PLC-backed lane whose PLC state the bridge cannot know (link down) has fill null.
+    const unknown = l.fill_items === null || l.plc_state === "unknown";
     const fill = l.fill_items ?? 0;
     const enabled = l.enabled !== false;
-    const share = cap ? Math.min(1, fill / cap) : 0;
-    return `<tr data-lane-row="${esc(l.id)}" class="${enabled ? "" : "disabled-lane"}"><td>${esc(l.id)}</td><td>${esc(l.role || "")}</td>
-      <td><div class="bar small"><div style="width:${Math.round(share * 100)}%"></div></div>${fill}/${cap}</td>
-      <td>${enabled ? "enabled" : "disabled"}</td>
+    const share = cap && !unknown ? Math.min(1, fill / cap) : 0;
+    const plc = l.plc_state && l.plc_state !== "running" ? ` · PLC ${esc(l.plc_state)}` : "";
+    return `<tr data-lane-row="${esc(l.id)}" class="${enabled ? "" : "disabled-lane"}${unknown ? " unknown-state" : ""}"><td>${esc(l.id)}</td><td>${esc(l.role || "")}</td>
+      <td><div class="bar small"><div style="width:${Math.round(share * 100)}%"></div></div>${unknown ? "unknown" : fill}/${cap}</td>
+      <td data-plc-state="${esc(l.plc_state || "")}">${enabled ? "enabled" : "disabled"}${plc}</td>
       <td><button type="button" data-lane="${esc(l.id)}" data-enable="${enabled ? "0" : "1"}" ${disabledAttr(canCommand, reason)}>
       ${enabled ? "Disable" : "Enable"}</button></td></tr>`;
   }).join("") || `<tr><td colspan="5" class="muted">this site has no sorter lanes</td></tr>`;
