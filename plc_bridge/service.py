@@ -35,6 +35,8 @@ UNKNOWN_STATE: dict[str, Any] = {
     "items_on_belt": None,
 }
 
+FIRST_CONNECT_GRACE_S = 3.0  # a PLC that has not answered this long after start: alarm
+
 
 class PlcImage:
     """The last words read from the PLC, at their request addresses."""
@@ -121,6 +123,8 @@ class PlcBridgeService:
         self._heartbeats_since_connect = 0
         self.loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
+        self._started_s = time.monotonic()
+        self._ever_up = False
 
     def _mailbox(self, request: str, ack: str) -> Mailbox | None:
         regs = self.config.registers
@@ -132,6 +136,7 @@ class PlcBridgeService:
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
         self._stopping = False
+        self._started_s = time.monotonic()
         await self.transport.start()
         self._tasks = [
             asyncio.create_task(self._poll_loop(), name="plc-poll"),
@@ -177,6 +182,7 @@ class PlcBridgeService:
             self._state_read = False
             self._split.clear()  # maybe a fixed or restarted PLC: try merged reads again
             self.link_up_since_s = time.monotonic()
+            self._ever_up = True
             self.plc_heartbeat_changed_s = self.link_up_since_s  # its watchdog starts afresh
         else:
             self.link_up_since_s = None
@@ -214,6 +220,14 @@ class PlcBridgeService:
         up = self.link_up_since_s
         if up is not None and now - up >= self.config.timing.link_healthy_s:
             self._clear("plc_connection_lost")
+        elif up is None and not self._ever_up and now - self._started_s > FIRST_CONNECT_GRACE_S:
+            # Never answered since the bridge started (wrong address, PLC off): the same one
+            # alarm as an outage, so a PLC that is not there is not silent.
+            self._raise(
+                "plc_connection_lost",
+                message=f"no answer since the bridge started {FIRST_CONNECT_GRACE_S:.0f} s ago",
+                connection=self.config.connection.describe(),
+            )
 
     # ---- loops -------------------------------------------------------------------------------
     async def _heartbeat_loop(self) -> None:
