@@ -1,0 +1,168 @@
+"""Group commit for PostgreSQL: one writer thread, jobs in savepoints, events numbered last.
+
+Outbox sequence numbers come from a one-row counter (`event_counter`) that each transaction
+updates just before COMMIT, in the same transaction as its events. The row lock serialises the
+numbering: a second transaction that wants numbers waits until the first has committed, so
+numbers become visible in the order they were handed out and a reader polling `seq > n` can never
+later find a newly committed event below n. A sequence or identity column cannot promise that:
+its values are taken at INSERT and transactions commit in any order, so 7 may be visible while 6
+is still in flight, and a reader that moved past 7 skips 6 forever. Taking the lock last keeps it
+held only for the event inserts and the COMMIT, never while a job waits on other locks (which
+could deadlock against a writer in another process holding the counter). A rollback undoes the
+counter update too, so numbers are gapless, as in the SQLite store.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from fleet_manager.store import rows
+from fleet_manager.store.base import StoredEvent
+
+log = logging.getLogger(__name__)
+MAX_JOBS_PER_COMMIT = 512
+
+
+@dataclass
+class PendingEvent:
+    """An event a job wants in the outbox; numbered when its group commits."""
+
+    topic: str
+    kind: str
+    at_s: float
+    data: dict[str, Any]
+    text: str = ""
+
+    def __post_init__(self) -> None:
+        self.text = rows.dumps(self.data)
+
+
+WriteFn = Callable[[psycopg.Connection, list[PendingEvent]], Any]
+# (job's value, its events as stored) -> what the Future resolves to
+Finish = Callable[[Any, list[StoredEvent]], Any]
+AfterCommit = Callable[[list[StoredEvent]], None]
+
+
+@dataclass
+class _Job:
+    fn: WriteFn
+    future: Future[Any]
+    finish: Finish | None
+    outbox: list[PendingEvent] = field(default_factory=list)
+    stored: list[StoredEvent] = field(default_factory=list)
+
+
+class PgGroupCommitWriter:
+    """Jobs waiting when the writer wakes share one transaction; a job that raises is rolled back
+    alone (its savepoint). Futures resolve after COMMIT returns."""
+
+    def __init__(
+        self,
+        pool: ConnectionPool,
+        after_commit: AfterCommit,
+        max_jobs_per_commit: int = MAX_JOBS_PER_COMMIT,
+    ) -> None:
+        self._pool = pool
+        self._after_commit = after_commit
+        self._max_jobs = max(1, max_jobs_per_commit)
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="store-writer-pg", daemon=True)
+        self._thread.start()
+
+    def submit(self, fn: WriteFn, finish: Finish | None = None) -> Future[Any]:
+        future: Future[Any] = Future()
+        if self._closed:
+            future.set_exception(RuntimeError("store is closed"))
+            return future
+        self._queue.put(_Job(fn, future, finish))
+        return future
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            jobs, stop = [first], False
+            while len(jobs) < self._max_jobs:
+                try:
+                    job = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if job is None:
+                    stop = True
+                    break
+                jobs.append(job)
+            self._commit_group(jobs)
+            if stop:
+                return
+
+    def number_events(self, conn: psycopg.Connection, jobs: list[_Job]) -> None:
+        """Take the counter (row lock until COMMIT), number and insert every pending event."""
+        pending = [(job, e) for job in jobs for e in job.outbox]
+        if not pending:
+            return
+        row = conn.execute(
+            "UPDATE event_counter SET seq = seq + %s RETURNING seq", (len(pending),)
+        ).fetchone()
+        seq = int(row[0]) - len(pending) if row else 0
+        wall = time.time()
+        params = []
+        for job, e in pending:
+            seq += 1
+            params.append((seq, e.topic, e.kind, float(e.at_s), e.text, wall))
+            job.stored.append(StoredEvent(seq, e.topic, e.kind, float(e.at_s), e.data))
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO events (seq, topic, kind, at_s, data, wall_time)"
+                " VALUES (%s, %s, %s, %s, %s, %s)",
+                params,
+            )
+
+    def _commit_group(self, jobs: list[_Job]) -> None:
+        outcomes: list[tuple[bool, Any]] = []
+        try:
+            with self._pool.connection() as conn, conn.transaction():
+                for job in jobs:
+                    job.outbox, job.stored = [], []
+                    try:
+                        with conn.transaction():  # SAVEPOINT: this job alone rolls back
+                            value = job.fn(conn, job.outbox)
+                        outcomes.append((True, value))
+                    except Exception as exc:
+                        if conn.broken:
+                            raise
+                        job.outbox = []
+                        outcomes.append((False, exc))
+                self.number_events(conn, [j for j, (ok, _) in zip(jobs, outcomes) if ok])
+        except Exception as exc:  # noqa: BLE001 - the whole group failed (server gone, deadlock)
+            for job in jobs:
+                job.future.set_exception(exc)
+            return
+        for job, (ok, value) in zip(jobs, outcomes, strict=True):
+            if not ok:
+                job.future.set_exception(value)
+                continue
+            if job.stored:
+                try:
+                    self._after_commit(job.stored)
+                except Exception:  # a listener must not undo a commit
+                    log.exception("after-commit listener failed")
+            job.future.set_result(job.finish(value, job.stored) if job.finish else value)

@@ -1,0 +1,344 @@
+"""PostgreSQL store (psycopg 3, connection pool): the same Store as SqliteStore, for a site that
+runs around the clock or several processes on one database.
+
+Writes go through one writer thread with group commit (fleet_manager/store/pg_writer.py, which
+also explains how outbox numbers stay in commit order); reads use pooled connections.
+Durability: by default a commit returns once the server has it (synchronous_commit=off: a killed
+wcs process loses nothing, a crashed database server may lose the last few hundred ms, like
+SQLite's synchronous=NORMAL); `durable=True` waits for the WAL flush (synchronous_commit=on).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import replace
+from typing import Any
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from fleet_manager.store import rows
+from fleet_manager.store.base import (
+    AlarmRecord,
+    Conflict,
+    EventListener,
+    IdempotencyClaim,
+    OrderRecord,
+    PruneResult,
+    StateBatch,
+    StoredEvent,
+    StoredResponse,
+    TaskRecord,
+)
+from fleet_manager.store.pg_migrations import migrate
+from fleet_manager.store.pg_writer import PendingEvent, PgGroupCommitWriter, WriteFn
+from fleet_manager.store.postgres_reads import PostgresReads
+from fleet_manager.store.retention import RetentionMixin
+from fleet_manager.store.sqlite_reads import replay_of
+
+POOL_MAX = 16
+PRUNE_BATCH_ROWS = 1000
+
+
+class PostgresStore(RetentionMixin, PostgresReads):
+    """See fleet_manager.store.base.Store."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        durable: bool = False,
+        max_jobs_per_commit: int = 512,
+        pool_max: int = POOL_MAX,
+        connect_timeout_s: float = 10.0,
+    ) -> None:
+        self.url = url
+        options = f"-c synchronous_commit={'on' if durable else 'off'}"
+        # Fails here, with the server's own message, if the URL or the server is wrong.
+        with psycopg.connect(
+            url, autocommit=True, options=options, connect_timeout=int(connect_timeout_s)
+        ) as conn:
+            migrate(conn)
+        self._pool = ConnectionPool(
+            url,
+            min_size=2,
+            max_size=max(2, pool_max),
+            kwargs={"autocommit": True, "options": options},
+            timeout=30.0,
+            name="wcs-store",
+            open=True,
+        )
+        self._pool.wait(timeout=connect_timeout_s)
+        self._listeners: list[EventListener] = []
+        self._writer = PgGroupCommitWriter(
+            self._pool, self._publish, max_jobs_per_commit=max_jobs_per_commit
+        )
+
+    # --- events out -----------------------------------------------------------------------
+    def add_event_listener(self, listener: EventListener) -> Callable[[], None]:
+        """`listener(events)` runs on the writer thread right after each commit, in seq order."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def _publish(self, events: list[StoredEvent]) -> None:
+        for listener in list(self._listeners):
+            listener(events)
+
+    def _submit(self, fn: WriteFn, finish: Any = None) -> Future[Any]:
+        return self._writer.submit(fn, finish)
+
+    # --- writes ---------------------------------------------------------------------------
+    def _create(
+        self,
+        claim: IdempotencyClaim | None,
+        apply: Callable[[psycopg.Connection, list[PendingEvent]], dict[str, Any]],
+    ) -> Future[StoredResponse]:
+        def fn(conn: psycopg.Connection, outbox: list[PendingEvent]) -> StoredResponse:
+            if claim is not None:
+                # Another process may be creating with the same key right now: the lock makes
+                # it wait for our commit, after which its SELECT finds our answer and replays it.
+                conn.execute(
+                    "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                    (f"{len(claim.scope)}:{claim.scope}:{claim.key}",),
+                )
+                row = conn.execute(
+                    "SELECT request_hash, status, response FROM idempotency"
+                    " WHERE scope = %s AND key = %s",
+                    (claim.scope, claim.key),
+                ).fetchone()
+                replay = replay_of(row, claim)
+                if replay is not None:
+                    return replay
+            body = apply(conn, outbox)
+            if claim is not None:
+                conn.execute(
+                    "INSERT INTO idempotency VALUES (%s, %s, %s, %s, %s, %s)",
+                    (claim.scope, claim.key, claim.request_hash, 201, rows.dumps(body),
+                     time.time()),
+                )
+            return StoredResponse(201, body)
+
+        return self._submit(fn)
+
+    def create_order(
+        self, order: OrderRecord, claim: IdempotencyClaim | None
+    ) -> Future[StoredResponse]:
+        def apply(conn: psycopg.Connection, outbox: list[PendingEvent]) -> dict[str, Any]:
+            record = _insert_new(conn, order, "order", "order_number", "WO", _insert_order)
+            body = record.as_dict()
+            outbox.append(PendingEvent("order", "received", record.created_s, body))
+            return body
+
+        return self._create(claim, apply)
+
+    def create_task(
+        self, task: TaskRecord, claim: IdempotencyClaim | None
+    ) -> Future[StoredResponse]:
+        def apply(conn: psycopg.Connection, outbox: list[PendingEvent]) -> dict[str, Any]:
+            record = _insert_new(conn, task, "task", "task_number", "WT", _insert_task)
+            step = {"from": None, "to": record.state, "at_s": record.created_s,
+                    "reason": "received"}
+            _append_task_history(conn, record.id, step)
+            data = {
+                "task_id": record.id,
+                "task_kind": record.kind,
+                "state": record.state,
+                "from_state": None,
+                "order_id": record.order_id,
+                "source": record.source,
+            }
+            outbox.append(PendingEvent("task", "received", record.created_s, data))
+            return replace(record, history=(step,)).as_dict()
+
+        return self._create(claim, apply)
+
+    def apply_batch(self, batch: StateBatch) -> Future[list[StoredEvent]]:
+        def fn(conn: psycopg.Connection, outbox: list[PendingEvent]) -> None:
+            for change in batch.orders:
+                sets = {k: v for k, v in change.items()
+                        if k in ("state", "done_s", "station_id", "priority")}
+                if sets:
+                    assignments = ", ".join(f"{k} = %s" for k in sets)
+                    conn.execute(
+                        f"UPDATE orders SET {assignments} WHERE id = %s",  # type: ignore[arg-type]
+                        (*sets.values(), change["id"]),
+                    )
+            with conn.cursor() as cur:
+                if batch.picks:
+                    cur.executemany(
+                        "UPDATE order_lines SET picked = LEAST(quantity, picked + %s)"
+                        " WHERE order_id = %s AND sku = %s",
+                        [(int(units), oid, sku) for oid, sku, units in batch.picks],
+                    )
+                if batch.tasks:
+                    cur.executemany(UPSERT_TASK, [_task_params(t) for t in batch.tasks])
+            for task_id, step in batch.task_history:
+                _append_task_history(conn, task_id, step)
+            for alarm in batch.alarms:
+                _upsert_alarm(conn, alarm)
+            for event in batch.events:
+                outbox.append(PendingEvent(event.topic, event.kind, event.at_s, event.data))
+
+        return self._submit(fn, finish=lambda _value, stored: list(stored))
+
+    def create_token(self, token_id: str, token_hash: str, role: str, name: str) -> Future[None]:
+        def fn(conn: psycopg.Connection, _outbox: list[PendingEvent]) -> None:
+            conn.execute(
+                "INSERT INTO api_tokens (id, hash, role, name, created_at)"
+                " VALUES (%s, %s, %s, %s, %s)",
+                (token_id, token_hash, role, name, time.time()),
+            )
+
+        return self._submit(fn)
+
+    def set_meta(self, key: str, value: str) -> Future[None]:
+        def fn(conn: psycopg.Connection, _outbox: list[PendingEvent]) -> None:
+            conn.execute(
+                "INSERT INTO meta VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = %s",
+                (key, value, value),
+            )
+
+        return self._submit(fn)
+
+    def append_kpi_sample(self, time_s: float, sample: dict[str, Any]) -> Future[None]:
+        text, wall = rows.dumps(sample), time.time()
+
+        def fn(conn: psycopg.Connection, _outbox: list[PendingEvent]) -> None:
+            conn.execute(
+                "INSERT INTO kpi_samples (wall_time, time_s, sample) VALUES (%s, %s, %s)",
+                (wall, float(time_s), text),
+            )
+
+        return self._submit(fn)
+
+    def prune(self, before_wall_s: float, batch_rows: int = PRUNE_BATCH_ROWS) -> PruneResult:
+        """Each batch is one short autocommit DELETE on its own connection, beside the writer:
+        deleting old rows takes no lock that an insert of new ones waits for."""
+        counts: dict[str, int] = {}
+        for name, sql, params in (
+            ("events", PRUNE_EVENTS, (batch_rows, before_wall_s)),
+            ("kpi_samples", PRUNE_KPI, (batch_rows, before_wall_s)),
+            ("idempotency_keys", PRUNE_IDEMPOTENCY, (before_wall_s, batch_rows)),
+        ):
+            total = 0
+            while True:
+                with self._pool.connection() as conn:
+                    n = conn.execute(sql, params).rowcount  # type: ignore[arg-type]
+                total += n
+                if n < batch_rows:
+                    break
+            counts[name] = total
+        return PruneResult(**counts)
+
+    def close(self) -> None:
+        self.stop_retention()
+        self._writer.close()
+        self._pool.close()
+
+
+PRUNE_EVENTS = (
+    "DELETE FROM events WHERE seq IN (SELECT seq FROM (SELECT seq, wall_time FROM events"
+    " ORDER BY seq LIMIT %s) o WHERE wall_time < %s) AND seq < (SELECT MAX(seq) FROM events)"
+)
+PRUNE_KPI = (
+    "DELETE FROM kpi_samples WHERE seq IN (SELECT seq FROM (SELECT seq, wall_time FROM"
+    " kpi_samples ORDER BY seq LIMIT %s) o WHERE wall_time < %s)"
+)
+PRUNE_IDEMPOTENCY = (
+    "DELETE FROM idempotency WHERE (scope, key) IN (SELECT scope, key FROM idempotency"
+    " WHERE created_at < %s ORDER BY created_at LIMIT %s)"
+)
+UPSERT_TASK = (
+    "INSERT INTO tasks (id, kind, state, priority, created_s, order_id, resource_id, payload,"
+    " source) VALUES (%(id)s, %(kind)s, %(state)s, %(priority)s, %(created_s)s, %(order_id)s,"
+    " %(resource_id)s, %(payload)s, %(source)s)"
+    " ON CONFLICT (id) DO UPDATE SET state = excluded.state,"
+    " resource_id = excluded.resource_id, priority = excluded.priority"
+)
+
+
+def _task_params(task: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": task["id"],
+        "kind": str(task.get("kind", "")),
+        "state": str(task.get("state", "queued")),
+        "priority": int(task.get("priority", 0)),
+        "created_s": float(task.get("created_s", 0.0)),
+        "order_id": task.get("order_id"),
+        "resource_id": task.get("resource_id"),
+        "payload": rows.dumps(task.get("payload") or {}),
+        "source": task.get("source", "sim"),
+    }
+
+
+def _insert_order(conn: psycopg.Connection, order: OrderRecord) -> bool:
+    """Insert the order and its lines; False (nothing written) if the id is taken."""
+    row = conn.execute(
+        "INSERT INTO orders (id, state, priority, due_s, station_id, created_s, created_at,"
+        " done_s, source) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT (id) DO NOTHING RETURNING seq",
+        (order.id, order.state, order.priority, order.due_s, order.station_id, order.created_s,
+         order.created_at, order.done_s, order.source),
+    ).fetchone()
+    if row is None:
+        return False
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO order_lines (order_id, line_no, sku, quantity, picked)"
+            " VALUES (%s, %s, %s, %s, %s)",
+            [(order.id, i, ln.sku, ln.quantity, ln.picked) for i, ln in enumerate(order.lines)],
+        )
+    return True
+
+
+def _insert_task(conn: psycopg.Connection, task: TaskRecord) -> bool:
+    params = _task_params(task.as_dict())
+    row = conn.execute(
+        "INSERT INTO tasks (id, kind, state, priority, created_s, order_id, resource_id, payload,"
+        " source) VALUES (%(id)s, %(kind)s, %(state)s, %(priority)s, %(created_s)s,"
+        " %(order_id)s, %(resource_id)s, %(payload)s, %(source)s)"
+        " ON CONFLICT (id) DO NOTHING RETURNING seq",
+        params,
+    ).fetchone()
+    return row is not None
+
+
+def _insert_new(
+    conn: psycopg.Connection, record: Any, what: str, sequence: str, prefix: str,
+    insert: Callable[[psycopg.Connection, Any], bool],
+) -> Any:
+    """Insert with the caller's id (409 if taken) or the next number of a database sequence,
+    skipping ids a client already chose. A sequence never hands one number to two processes;
+    a number burned by a rolled-back job stays unused."""
+    if record.id:
+        if not insert(conn, record):
+            raise Conflict(f"{what}_exists", f"{what} {record.id} already exists", field="id")
+        return record
+    while True:
+        row = conn.execute("SELECT nextval(%s)", (sequence,)).fetchone()
+        candidate = replace(record, id=f"{prefix}-{int(row[0] if row else 0):08d}")
+        if insert(conn, candidate):
+            return candidate
+
+
+def _append_task_history(conn: psycopg.Connection, task_id: str, step: dict[str, Any]) -> None:
+    conn.execute(
+        "INSERT INTO task_history (task_id, idx, from_state, to_state, at_s, reason, resource_id)"
+        " VALUES (%s, (SELECT COALESCE(MAX(idx), -1) + 1 FROM task_history WHERE task_id = %s),"
+        " %s, %s, %s, %s, %s)",
+        (task_id, task_id, step.get("from"), step["to"], float(step.get("at_s", 0.0)),
+         step.get("reason", ""), step.get("resource_id")),
+    )
+
+
+def _upsert_alarm(conn: psycopg.Connection, alarm: AlarmRecord) -> None:
+    conn.execute(
+        f"INSERT INTO alarms ({rows.ALARM_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT (id) DO UPDATE SET state = excluded.state, message = excluded.message,"
+        " acked_by = COALESCE(excluded.acked_by, alarms.acked_by),"
+        " acked_at = COALESCE(excluded.acked_at, alarms.acked_at)",  # type: ignore[arg-type]
+        (alarm.id, alarm.code, alarm.message, alarm.raised_s, alarm.state, alarm.severity,
+         alarm.resource_id, alarm.acked_by, alarm.acked_at),
+    )
