@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 
 from fleet_manager.site import MapError, default_map_path, load_site
+from fleet_manager.store.open import add_database_option
 
 EXIT_BAD_INPUT = 2
 FIRST_RUN_FILE = "first-run-tokens.txt"
@@ -52,6 +53,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="listen address (default loopback)")
     parser.add_argument("--port", type=int, default=8000, help="0 picks a free port")
     parser.add_argument("--data-dir", default="data", help="where wcs.sqlite3 lives")
+    add_database_option(parser, retention=True)
     parser.add_argument("--speed", type=float, default=1.0, help="simulated s per wall s")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cors-origin", action="append", default=[], help="allow this origin")
@@ -107,11 +109,15 @@ def run_command(args: argparse.Namespace) -> int:
         problem = _check_plc_config(args, site)
         if problem:
             return _fail(problem)
-    from fleet_manager.store import DB_FILE_NAME, SqliteStore
+    from fleet_manager.store import StoreOpenError
+    from fleet_manager.store.open import check_database_url, database_missing, open_store
 
     data_dir = Path(args.data_dir)
-    if not args.generate and not (data_dir / DB_FILE_NAME).exists():
-        return _fail(f"no database in {data_dir}: run `wcs run` or `wcs token create` first")
+    missing = check_database_url(args.database) or (
+        None if args.generate else database_missing(data_dir, args.database)
+    )
+    if missing:
+        return _fail(missing)
     try:
         sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -119,9 +125,12 @@ def run_command(args: argparse.Namespace) -> int:
         sock.listen(2048)  # connections wait in the backlog until uvicorn starts accepting
     except OSError as exc:
         return _fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
-    store = SqliteStore.in_dir(
-        data_dir, synchronous="FULL" if args.durable_power_loss else "NORMAL"
-    )
+    try:
+        store = open_store(data_dir, args.database, durable=args.durable_power_loss,
+                           retention_days=args.retention_days)
+    except (StoreOpenError, ValueError) as exc:
+        sock.close()
+        return _fail(str(exc))
     try:
         if args.generate:
             _first_run_tokens(store, data_dir)

@@ -29,19 +29,10 @@ from fleet_manager.store import (
     pg_migrations,
 )
 from fleet_manager.store.migrations import SchemaTooNew
-from fleet_manager.store.pg_throwaway import ThrowawayPostgres, find_bin_dir
 
 
 def order(oid: str = "", sku: str = "SKU-1", qty: int = 2, priority: int = 0) -> OrderRecord:
     return OrderRecord(oid, "open", priority, (OrderLineRecord(sku, qty),), 1.0, 1000.0)
-
-
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[ThrowawayPostgres]:
-    if find_bin_dir() is None:
-        pytest.skip("PostgreSQL server binaries absent (/usr/lib/postgresql/*/bin/initdb)")
-    with ThrowawayPostgres() as server:
-        yield server
 
 
 @pytest.fixture(params=ENGINES)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from fleet_manager.events import Event
@@ -232,6 +233,8 @@ class Store(Protocol):
     events strictly increasing sequence numbers in commit order: a reader that has seen event n
     never later finds a newly committed event numbered below n.
     """
+
+    data_dir: Path  # local files beside the store (AS/RS inventory, first-run tokens)
 
     def create_order(
         self, order: OrderRecord, claim: IdempotencyClaim | None

@@ -73,7 +73,9 @@ def open_store(
         from fleet_manager.store.postgres import PostgresStore
 
         try:
-            store = PostgresStore(database_url, durable=durable, max_jobs_per_commit=max_jobs)
+            store = PostgresStore(
+                database_url, data_dir=data_dir, durable=durable, max_jobs_per_commit=max_jobs
+            )
         except psycopg.Error as exc:
             where = database_url.split("@")[-1]
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -49,12 +50,14 @@ class PostgresStore(RetentionMixin, PostgresReads):
         self,
         url: str,
         *,
+        data_dir: str | Path = "data",
         durable: bool = False,
         max_jobs_per_commit: int = 512,
         pool_max: int = POOL_MAX,
         connect_timeout_s: float = 10.0,
     ) -> None:
         self.url = url
+        self._data_dir = Path(data_dir)
         options = f"-c synchronous_commit={'on' if durable else 'off'}"
         # Fails here, with the server's own message, if the URL or the server is wrong.
         with psycopg.connect(
@@ -75,6 +78,13 @@ class PostgresStore(RetentionMixin, PostgresReads):
         self._writer = PgGroupCommitWriter(
             self._pool, self._publish, max_jobs_per_commit=max_jobs_per_commit
         )
+
+    @property
+    def data_dir(self) -> Path:
+        """Local files beside the database (the AS/RS inventory); made on first use, so a
+        command that only talks to the database leaves no directory behind."""
+        self._data_dir.mkdir(parents=True, exist_ok=True)
+        return self._data_dir
 
     # --- events out -----------------------------------------------------------------------
     def add_event_listener(self, listener: EventListener) -> Callable[[], None]:

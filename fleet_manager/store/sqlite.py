@@ -39,7 +39,8 @@ class SqliteStore(RetentionMixin, SqliteHistory, SqliteReads):
         self, path: str | Path, *, synchronous: str = "NORMAL", max_jobs_per_commit: int = 512
     ):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.data_dir = self.path.parent
+        self.data_dir.mkdir(parents=True, exist_ok=True)
         conn = connect(self.path)
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if str(mode).lower() != "wal":

@@ -1,0 +1,95 @@
+"""`wcs token create` and `wcs serve` on PostgreSQL (--database / WCS_DATABASE_URL): real
+processes, a real throwaway server; orders, the event stream and KPI history survive a restart."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+from conftest import free_port
+from test_api_helpers import read_events, wait_for
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _wcs(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "fleet_manager.cli", *args], cwd=REPO, capture_output=True,
+        text=True, timeout=120, env={**os.environ, **(env or {})}, check=False,
+    )
+
+
+def _serve(url: str, data_dir: Path, port: int) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fleet_manager.cli", "serve", "--database", url, "--data-dir",
+         str(data_dir), "--port", str(port), "--speed", "200", "--quiet"],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+
+    def up() -> bool:
+        if proc.poll() is not None:
+            raise AssertionError(f"server died: {proc.stderr.read() if proc.stderr else ''}")
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/api/v1/health").status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_for(up, 60, "wcs serve on PostgreSQL to answer")
+    return proc
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 0
+
+
+def test_serve_on_postgres_keeps_orders_events_and_history_across_restart(pg_server, tmp_path):
+    url = pg_server.create_database()
+    made = _wcs("token", "create", "--role", "wms", "--name", "erp", "--data-dir",
+                str(tmp_path / "tok"), env={"WCS_DATABASE_URL": url})
+    assert made.returncode == 0, made.stderr
+    token = made.stdout.strip()
+    assert not (tmp_path / "tok").exists()  # the token went to PostgreSQL, no SQLite file
+    port = free_port()
+    proc = _serve(url, tmp_path, port)
+    base = f"http://127.0.0.1:{port}"
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        with httpx.Client(base_url=base, headers=headers, timeout=30) as c:
+            body = {"lines": [{"sku": "SKU-0001", "quantity": 1}]}
+            r = c.post("/api/v1/orders", json=body, headers={"Idempotency-Key": "pg-1"})
+            assert r.status_code == 201, r.text
+            oid = r.json()["id"]
+            again = c.post("/api/v1/orders", json=body, headers={"Idempotency-Key": "pg-1"})
+            assert again.status_code == 201 and again.json()["id"] == oid
+            wait_for(lambda: len(c.get("/api/v1/kpis/history").json()["items"]) >= 3, 60,
+                     "KPI samples")
+        events = read_events(base, token, 0, lambda got: any(
+            e["topic"] == "order" and e["data"].get("id") == oid for e in got))
+        seqs = [e["seq"] for e in events]
+        assert seqs == list(range(1, len(seqs) + 1))
+    finally:
+        _stop(proc)
+    proc = _serve(url, tmp_path, port)
+    try:
+        with httpx.Client(base_url=base, headers=headers, timeout=30) as c:
+            assert c.get(f"/api/v1/orders/{oid}").json()["id"] == oid
+            assert len(c.get("/api/v1/kpis/history").json()["items"]) >= 3
+            last = c.get("/api/v1/health").json()["last_seq"]
+        replay = read_events(base, token, 0, lambda got: len(got) >= last)
+        assert [e["seq"] for e in replay][:last] == list(range(1, last + 1))
+    finally:
+        _stop(proc)
+
+
+def test_bad_database_option_is_one_line_and_exit_2(tmp_path):
+    r = _wcs("serve", "--database", "mysql://u:pw@h/db", "--data-dir", str(tmp_path))
+    assert r.returncode == 2 and r.stderr.strip().count("\n") == 0
+    assert "--database" in r.stderr and "pw" not in r.stderr
+    r = _wcs("token", "create", "--role", "wms", "--name", "x", "--database",
+             f"postgresql://u:secret@/nodb?host={tmp_path}")
+    assert r.returncode == 2 and "secret" not in r.stderr and r.stderr.count("\n") == 1
