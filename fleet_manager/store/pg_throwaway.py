@@ -35,7 +35,9 @@ def find_bin_dir() -> Path | None:
 class ThrowawayPostgres:
     """`with ThrowawayPostgres() as pg: pg.create_database("x") -> URL`."""
 
-    def __init__(self, bin_dir: Path | None = None, user: str = "wcs") -> None:
+    def __init__(
+        self, bin_dir: Path | None = None, user: str = "wcs", *, fsync: bool = False
+    ) -> None:
         found = bin_dir or find_bin_dir()
         if found is None:
             raise FileNotFoundError(
@@ -44,6 +46,7 @@ class ThrowawayPostgres:
             )
         self.bin_dir = found
         self.user = user
+        self.fsync = fsync  # on for benchmarks that compare durable commits
         self.dir = Path(tempfile.mkdtemp(prefix="wcs-pg-"))
         self._proc: subprocess.Popen[bytes] | None = None
         self._as: list[str] = []
@@ -63,7 +66,8 @@ class ThrowawayPostgres:
         log = open(self.dir / "server.log", "wb")  # noqa: SIM115 - the server's lifetime
         self._proc = subprocess.Popen(
             [*self._as, str(self.bin_dir / "postgres"), "-D", str(data), "-k", str(self.dir),
-             "-c", "listen_addresses=", "-c", "fsync=off", "-c", "full_page_writes=off",
+             "-c", "listen_addresses=", "-c", f"fsync={'on' if self.fsync else 'off'}",
+             "-c", f"full_page_writes={'on' if self.fsync else 'off'}",
              "-c", "max_connections=200"],
             stdout=log, stderr=subprocess.STDOUT,
         )
@@ -87,13 +91,8 @@ class ThrowawayPostgres:
 
     def create_database(self, name: str | None = None) -> str:
         """A fresh, empty database; returns its URL."""
-        import psycopg
-
         self._databases += 1
-        name = name or f"wcs_{os.getpid()}_{self._databases}"
-        with psycopg.connect(self.url(), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
-        return self.url(name)
+        return create_database(self.url(), name or f"wcs_{os.getpid()}_{self._databases}")
 
     def stop(self) -> None:
         if self._proc is not None and self._proc.poll() is None:
@@ -110,3 +109,27 @@ class ThrowawayPostgres:
 
     def __exit__(self, *_exc: object) -> None:
         self.stop()
+
+
+def create_database(server_url: str, name: str) -> str:
+    """CREATE DATABASE `name` on the server of `server_url`; the new database's URL."""
+    import psycopg
+
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+    return database_url(server_url, name)
+
+
+def drop_database(server_url: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+
+
+def database_url(server_url: str, name: str) -> str:
+    """`server_url` with its database name replaced by `name`."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(server_url)
+    return urlunsplit(parts._replace(path=f"/{name}"))

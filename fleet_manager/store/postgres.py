@@ -34,7 +34,7 @@ from fleet_manager.store.base import (
     TaskRecord,
 )
 from fleet_manager.store.pg_migrations import migrate
-from fleet_manager.store.pg_writer import PendingEvent, PgGroupCommitWriter, WriteFn
+from fleet_manager.store.pg_writer import Answer, PendingEvent, PgGroupCommitWriter, WriteFn
 from fleet_manager.store.postgres_reads import PostgresReads
 from fleet_manager.store.retention import RetentionMixin
 from fleet_manager.store.sqlite_reads import replay_of
@@ -105,29 +105,26 @@ class PostgresStore(RetentionMixin, PostgresReads):
         claim: IdempotencyClaim | None,
         apply: Callable[[psycopg.Connection, list[PendingEvent]], dict[str, Any]],
     ) -> Future[StoredResponse]:
+        """Insert first, claim the key second: two statements for a new order. A key that is
+        already there (even one another process is committing right now: the unique index makes
+        us wait for it) turns the job into its replay, and the writer rolls our rows back."""
+
         def fn(conn: psycopg.Connection, outbox: list[PendingEvent]) -> StoredResponse:
+            try:
+                body = apply(conn, outbox)
+            except Conflict:
+                if claim is not None:
+                    raise Answer(_prior(conn, claim)) from None  # a retry: its first answer
+                raise
             if claim is not None:
-                # Another process may be creating with the same key right now: the lock makes
-                # it wait for our commit, after which its SELECT finds our answer and replays it.
-                conn.execute(
-                    "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
-                    (f"{len(claim.scope)}:{claim.scope}:{claim.key}",),
-                )
                 row = conn.execute(
-                    "SELECT request_hash, status, response FROM idempotency"
-                    " WHERE scope = %s AND key = %s",
-                    (claim.scope, claim.key),
-                ).fetchone()
-                replay = replay_of(row, claim)
-                if replay is not None:
-                    return replay
-            body = apply(conn, outbox)
-            if claim is not None:
-                conn.execute(
-                    "INSERT INTO idempotency VALUES (%s, %s, %s, %s, %s, %s)",
+                    "INSERT INTO idempotency VALUES (%s, %s, %s, %s, %s, %s)"
+                    " ON CONFLICT (scope, key) DO NOTHING RETURNING 1",
                     (claim.scope, claim.key, claim.request_hash, 201, rows.dumps(body),
                      time.time()),
-                )
+                ).fetchone()
+                if row is None:
+                    raise Answer(_prior(conn, claim))
             return StoredResponse(201, body)
 
         return self._submit(fn)
@@ -136,7 +133,7 @@ class PostgresStore(RetentionMixin, PostgresReads):
         self, order: OrderRecord, claim: IdempotencyClaim | None
     ) -> Future[StoredResponse]:
         def apply(conn: psycopg.Connection, outbox: list[PendingEvent]) -> dict[str, Any]:
-            record = _insert_new(conn, order, "order", "order_number", "WO", _insert_order)
+            record = _insert_new(conn, order, "order", "WO", _insert_order)
             body = record.as_dict()
             outbox.append(PendingEvent("order", "received", record.created_s, body))
             return body
@@ -147,7 +144,7 @@ class PostgresStore(RetentionMixin, PostgresReads):
         self, task: TaskRecord, claim: IdempotencyClaim | None
     ) -> Future[StoredResponse]:
         def apply(conn: psycopg.Connection, outbox: list[PendingEvent]) -> dict[str, Any]:
-            record = _insert_new(conn, task, "task", "task_number", "WT", _insert_task)
+            record = _insert_new(conn, task, "task", "WT", _insert_task)
             step = {"from": None, "to": record.state, "at_s": record.created_s,
                     "reason": "received"}
             _append_task_history(conn, record.id, step)
@@ -283,54 +280,65 @@ def _task_params(task: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _insert_order(conn: psycopg.Connection, order: OrderRecord) -> bool:
-    """Insert the order and its lines; False (nothing written) if the id is taken."""
+def _insert_order(conn: psycopg.Connection, order: OrderRecord, prefix: str) -> str | None:
+    """Insert the order and its lines in one statement; its id, or None if the id is taken.
+    Without an id, the next number of order_number is used (a client's id may hold it)."""
     row = conn.execute(
-        "INSERT INTO orders (id, state, priority, due_s, station_id, created_s, created_at,"
-        " done_s, source) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
-        " ON CONFLICT (id) DO NOTHING RETURNING seq",
-        (order.id, order.state, order.priority, order.due_s, order.station_id, order.created_s,
-         order.created_at, order.done_s, order.source),
+        "WITH o AS (INSERT INTO orders (id, state, priority, due_s, station_id, created_s,"
+        " created_at, done_s, source) VALUES (COALESCE(%s, %s || '-' ||"
+        " lpad(nextval('order_number')::text, 8, '0')), %s, %s, %s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT (id) DO NOTHING RETURNING id),"
+        " l AS (INSERT INTO order_lines (order_id, line_no, sku, quantity, picked)"
+        " SELECT o.id, t.n, t.sku, t.quantity, t.picked FROM o,"
+        " unnest(%s::int[], %s::text[], %s::int[], %s::int[]) AS t(n, sku, quantity, picked))"
+        " SELECT id FROM o",
+        (order.id or None, prefix, order.state, order.priority, order.due_s, order.station_id,
+         order.created_s, order.created_at, order.done_s, order.source,
+         list(range(len(order.lines))), [ln.sku for ln in order.lines],
+         [ln.quantity for ln in order.lines], [ln.picked for ln in order.lines]),
     ).fetchone()
-    if row is None:
-        return False
-    with conn.cursor() as cur:
-        cur.executemany(
-            "INSERT INTO order_lines (order_id, line_no, sku, quantity, picked)"
-            " VALUES (%s, %s, %s, %s, %s)",
-            [(order.id, i, ln.sku, ln.quantity, ln.picked) for i, ln in enumerate(order.lines)],
-        )
-    return True
+    return None if row is None else str(row[0])
 
 
-def _insert_task(conn: psycopg.Connection, task: TaskRecord) -> bool:
-    params = _task_params(task.as_dict())
+def _insert_task(conn: psycopg.Connection, task: TaskRecord, prefix: str) -> str | None:
+    params = {**_task_params(task.as_dict()), "id": task.id or None, "prefix": prefix}
     row = conn.execute(
         "INSERT INTO tasks (id, kind, state, priority, created_s, order_id, resource_id, payload,"
-        " source) VALUES (%(id)s, %(kind)s, %(state)s, %(priority)s, %(created_s)s,"
-        " %(order_id)s, %(resource_id)s, %(payload)s, %(source)s)"
-        " ON CONFLICT (id) DO NOTHING RETURNING seq",
+        " source) VALUES (COALESCE(%(id)s, %(prefix)s || '-' ||"
+        " lpad(nextval('task_number')::text, 8, '0')), %(kind)s, %(state)s, %(priority)s,"
+        " %(created_s)s, %(order_id)s, %(resource_id)s, %(payload)s, %(source)s)"
+        " ON CONFLICT (id) DO NOTHING RETURNING id",
         params,
     ).fetchone()
-    return row is not None
+    return None if row is None else str(row[0])
 
 
 def _insert_new(
-    conn: psycopg.Connection, record: Any, what: str, sequence: str, prefix: str,
-    insert: Callable[[psycopg.Connection, Any], bool],
+    conn: psycopg.Connection, record: Any, what: str, prefix: str,
+    insert: Callable[[psycopg.Connection, Any, str], str | None],
 ) -> Any:
-    """Insert with the caller's id (409 if taken) or the next number of a database sequence,
-    skipping ids a client already chose. A sequence never hands one number to two processes;
-    a number burned by a rolled-back job stays unused."""
-    if record.id:
-        if not insert(conn, record):
-            raise Conflict(f"{what}_exists", f"{what} {record.id} already exists", field="id")
-        return record
+    """Insert with the caller's id (Conflict if taken) or the next number of a database
+    sequence, skipping ids a client already chose. A sequence never hands one number to two
+    processes; a number burned by a rolled-back job stays unused."""
     while True:
-        row = conn.execute("SELECT nextval(%s)", (sequence,)).fetchone()
-        candidate = replace(record, id=f"{prefix}-{int(row[0] if row else 0):08d}")
-        if insert(conn, candidate):
-            return candidate
+        got = insert(conn, record, prefix)
+        if got is not None:
+            return record if record.id else replace(record, id=got)
+        if record.id:
+            raise Conflict(f"{what}_exists", f"{what} {record.id} already exists", field="id")
+
+
+def _prior(conn: psycopg.Connection, claim: IdempotencyClaim) -> StoredResponse:
+    """The committed answer for `claim`'s key (IdempotencyMismatch if another body)."""
+    row = conn.execute(
+        "SELECT request_hash, status, response FROM idempotency WHERE scope = %s AND key = %s",
+        (claim.scope, claim.key),
+    ).fetchone()
+    replay = replay_of(row, claim)
+    if replay is None:  # the conflicting row was rolled back meanwhile: let the caller retry
+        raise Conflict("idempotency_key_busy", "retry: the same key is being created",
+                       field="Idempotency-Key")
+    return replay
 
 
 def _append_task_history(conn: psycopg.Connection, task_id: str, step: dict[str, Any]) -> None:
