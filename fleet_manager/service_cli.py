@@ -110,10 +110,10 @@ def run_command(args: argparse.Namespace) -> int:
         if problem:
             return _fail(problem)
     from fleet_manager.store import StoreOpenError
-    from fleet_manager.store.open import check_database_url, database_missing, open_store
+    from fleet_manager.store.open import check_store_options, database_missing, open_store
 
     data_dir = Path(args.data_dir)
-    missing = check_database_url(args.database) or (
+    missing = check_store_options(args.database, args.retention_days) or (
         None if args.generate else database_missing(data_dir, args.database)
     )
     if missing:

@@ -339,3 +339,17 @@ def test_prune_runs_in_batches_beside_writers(engine):
     worker.join(60)
     assert pruned[0] >= 20_000 - 1 and finished_first
     assert s.get_order("during") is not None
+
+
+def test_retention_thread_prunes_on_its_own(engine):
+    s = engine.open()
+    s.apply_batch(StateBatch(events=[Event("t", "k", 0.0, {}) for _ in range(30)])).result()
+    time.sleep(0.05)  # the events are now older than the retention below
+    s.start_retention(0.01, every_s=0.05, batch_rows=7)
+    deadline = time.monotonic() + 30
+    while len(s.events_after(0, 100)) > 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [e.seq for e in s.events_after(0, 100)] == [30]
+    s.stop_retention()
+    with pytest.raises(ValueError, match="retention"):
+        s.start_retention(0.0)

@@ -93,3 +93,5 @@ def test_bad_database_option_is_one_line_and_exit_2(tmp_path):
     r = _wcs("token", "create", "--role", "wms", "--name", "x", "--database",
              f"postgresql://u:secret@/nodb?host={tmp_path}")
     assert r.returncode == 2 and "secret" not in r.stderr and r.stderr.count("\n") == 1
+    r = _wcs("serve", "--retention-days", "-1", "--data-dir", str(tmp_path), "--port", "0")
+    assert r.returncode == 2 and "--retention-days" in r.stderr

@@ -37,10 +37,13 @@ def add_database_option(parser: argparse.ArgumentParser, *, retention: bool = Fa
         )
 
 
-def check_database_url(url: str | None) -> str | None:
-    """None if `url` is usable (or absent), else one line naming what is wrong."""
+def check_store_options(url: str | None, retention_days: float | None = None) -> str | None:
+    """None if --database (absent or a postgresql:// URL) and --retention-days are usable, else
+    one line naming what is wrong (never the password)."""
     if url is not None and not url.startswith(URL_SCHEMES):
         return f"--database must be a postgresql:// URL, got {url.split('@')[-1]!r}"
+    if retention_days is not None and retention_days < 0:
+        return f"--retention-days must be >= 0, got {retention_days:g}"
     return None
 
 
@@ -61,7 +64,7 @@ def open_store(
     """PostgresStore for a URL, else SqliteStore in data_dir. `durable` also survives power loss
     (SQLite synchronous=FULL, PostgreSQL synchronous_commit=on); `retention_days` > 0 starts the
     pruner. Raises StoreOpenError (SchemaTooNew among them) with one line, never the password."""
-    problem = check_database_url(database_url)
+    problem = check_store_options(database_url, retention_days)
     if problem:
         raise StoreOpenError(problem)
     keep_s = retention_seconds(retention_days) if retention_days is not None else None
