@@ -45,6 +45,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument(
         "--plc", action="store_true", help="also start the simulated sorter PLC and its bridge"
     )
+    serve.add_argument("--api-only", action="store_true",
+                       help="API only, beside a control plane on the same --database")
     serve.set_defaults(func=run_command, generate=False, orders_per_h=0.0)
 
 
@@ -87,6 +89,8 @@ def run_command(args: argparse.Namespace) -> int:
     for url in args.webhook:
         if not url.startswith(("http://", "https://")):
             return _fail(f"--webhook must be an http:// or https:// URL, got {url!r}")
+    if getattr(args, "api_only", False) and (not args.database or args.plc or args.webhook):
+        return _fail("--api-only needs --database and runs no --plc or --webhook")
     map_path = Path(args.map) if args.map else default_map_path()
     try:
         site = load_site(map_path)
@@ -194,6 +198,8 @@ def _serve(args: argparse.Namespace, site: object, store: object, sock: socket.s
     vda = _vda_fleet(args, site) if args.vda_count else None
     if isinstance(vda, str):
         return _fail(vda)
+    if getattr(args, "api_only", False):
+        from fleet_manager.api.remote_runtime import RemoteRuntime as Runtime  # type: ignore[assignment]
     try:
         runtime = Runtime(
             site,  # type: ignore[arg-type]
@@ -211,6 +217,10 @@ def _serve(args: argparse.Namespace, site: object, store: object, sock: socket.s
     plc = _plc_component(args) if args.plc else None
     if plc is not None:
         runtime.add_component(plc)
+    if args.database and not getattr(args, "api_only", False):  # API-only processes may join
+        from fleet_manager.runtime.control_bridge import ControlBridge
+
+        runtime.add_component(ControlBridge())
     if args.generate:
         runtime.add_component(OrderFeed(args.orders_per_h, seed=args.seed))
     for url in args.webhook:

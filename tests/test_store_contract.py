@@ -103,7 +103,8 @@ def test_postgres_migrations_race_from_several_processes(pg_server):
         t.join()
     assert errors == []
     with psycopg.connect(url) as conn:
-        assert conn.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == 1
+        count = conn.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0]
+        assert count == pg_migrations.LATEST_VERSION
 
 
 def test_order_and_its_event_commit_together(store):
@@ -353,3 +354,21 @@ def test_retention_thread_prunes_on_its_own(engine):
     s.stop_retention()
     with pytest.raises(ValueError, match="retention"):
         s.start_retention(0.0)
+
+
+def test_postgres_listeners_see_every_process_commits_in_order(pg_server, tmp_path):
+    """A listener follows the outbox: events another store (process) commits arrive too, each
+    once, in seq order, including those committed while it was not yet caught up."""
+    made = Engine("postgresql", tmp_path, pg_server.create_database())
+    try:
+        a, b = made.open(), made.open()
+        seen: list[int] = []
+        a.add_event_listener(lambda evs: seen.extend(e.seq for e in evs))
+        futures = [(a if i % 2 else b).apply_batch(StateBatch(
+            events=[Event("t", "k", float(i), {"i": i})] * 3)) for i in range(40)]
+        wait(futures)
+        b.close()
+        a.close()  # closes after a last catch-up
+        assert seen == list(range(1, 121))
+    finally:
+        made.close()

@@ -1,5 +1,6 @@
 """`wcs token create` and `wcs serve` on PostgreSQL (--database / WCS_DATABASE_URL): real
-processes, a real throwaway server; orders, the event stream and KPI history survive a restart."""
+processes, a real throwaway server; orders, the event stream and KPI history survive a restart;
+API-only processes beside one control plane take orders, commands and stream events."""
 
 from __future__ import annotations
 
@@ -23,10 +24,10 @@ def _wcs(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
     )
 
 
-def _serve(url: str, data_dir: Path, port: int) -> subprocess.Popen[str]:
+def _serve(url: str, data_dir: Path, port: int, *extra: str) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "fleet_manager.cli", "serve", "--database", url, "--data-dir",
-         str(data_dir), "--port", str(port), "--speed", "200", "--quiet"],
+         str(data_dir), "--port", str(port), "--speed", "200", "--quiet", *extra],
         cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
 
@@ -95,3 +96,55 @@ def test_bad_database_option_is_one_line_and_exit_2(tmp_path):
     assert r.returncode == 2 and "secret" not in r.stderr and r.stderr.count("\n") == 1
     r = _wcs("serve", "--retention-days", "-1", "--data-dir", str(tmp_path), "--port", "0")
     assert r.returncode == 2 and "--retention-days" in r.stderr
+
+
+def test_api_only_processes_hand_orders_and_commands_to_the_control_plane(pg_server, tmp_path):
+    url = pg_server.create_database()
+    made = [_wcs("token", "create", "--role", role, "--name", role, "--database", url)
+            for role in ("wms", "technician")]
+    assert all(m.returncode == 0 for m in made), [m.stderr for m in made]
+    wms, tech = (m.stdout.strip() for m in made)
+    ports = [free_port() for _ in range(3)]
+    procs = [_serve(url, tmp_path / "control", ports[0])]
+    try:
+        procs += [_serve(url, tmp_path / f"api{i}", p, "--api-only")
+                  for i, p in enumerate(ports[1:])]
+        api = [httpx.Client(base_url=f"http://127.0.0.1:{p}", timeout=30,
+                            headers={"Authorization": f"Bearer {wms}"}) for p in ports[1:]]
+        ids = []
+        for n in range(6):  # each order to one API process, its retry to the other
+            body = {"lines": [{"sku": f"SKU-000{n % 4 + 1}", "quantity": 1}]}
+            key = {"Idempotency-Key": f"multi-{n}"}
+            first = api[n % 2].post("/api/v1/orders", json=body, headers=key)
+            again = api[(n + 1) % 2].post("/api/v1/orders", json=body, headers=key)
+            assert first.status_code == again.status_code == 201, first.text
+            assert again.json()["id"] == first.json()["id"]
+            ids.append(first.json()["id"])
+        assert len(set(ids)) == 6
+        # The control plane runs them: both API processes see them done, from the database.
+        for c in api:
+            wait_for(lambda c=c: all(c.get(f"/api/v1/orders/{i}").json()["state"] == "done"
+                                     for i in ids), 120, "orders done on the control plane")
+        # The event stream of an API-only process carries the control plane's events.
+        base = f"http://127.0.0.1:{ports[2]}"
+        events = read_events(base, wms, 0, lambda got: {e["data"].get("order_id")
+                             for e in got if e["topic"] == "order" and e["kind"] == "done"}
+                             >= set(ids))
+        assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+        # Commands and live state go through the inbox to the control plane and back.
+        with httpx.Client(base_url=base, timeout=30,
+                          headers={"Authorization": f"Bearer {tech}"}) as t:
+            robots = wait_for(lambda: t.get("/api/v1/robots").json()["items"], 30, "a snapshot")
+            rid = robots[0]["id"]
+            r = t.post(f"/api/v1/robots/{rid}/commands", json={"command": "pause"})
+            assert r.status_code == 200 and r.json()["accepted"], r.text
+            wait_for(lambda: next(x for x in t.get("/api/v1/robots").json()["items"]
+                                  if x["id"] == rid).get("paused"), 30, "the robot paused")
+            r = t.post("/api/v1/robots/NO-SUCH/commands", json={"command": "pause"})
+            assert r.status_code == 404 and r.json()["error"]["field"] == "robot_id"
+            assert t.get("/api/v1/health").json()["sim_time_s"] > 0
+            r = t.get("/api/v1/asrs")
+            assert r.status_code == 503 and r.json()["error"]["code"] == "control_plane_only"
+    finally:
+        for proc in reversed(procs):
+            _stop(proc)

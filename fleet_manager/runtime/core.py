@@ -199,6 +199,14 @@ class Runtime:
         future.add_done_callback(queue_it)
         return future
 
+    def queue_stored_order(self, record: OrderRecord) -> None:
+        """Hand an order another process committed to the simulation (once per run)."""
+        self._inbox.put((self._submit_order_call(record), None))
+
+    def queue_stored_task(self, record: TaskRecord) -> None:
+        """Hand a WMS task another process committed to its executor (once per run)."""
+        self._inbox.put((self._resubmit_task_call(record), None))
+
     def call(self, fn: SimCall) -> Future[Any]:
         """Run `fn(sim)` on the control thread; resolves after the tick's events are committed."""
         pending = _Pending(Future())

@@ -119,6 +119,22 @@ MIGRATIONS: list[tuple[int, str]] = [
         );
         """,
     ),
+    (
+        2,
+        """
+        -- Commands from API-only processes to the control plane (fleet_manager/store/pg_inbox.py).
+        CREATE TABLE inbox (
+            seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            command TEXT NOT NULL,
+            args TEXT NOT NULL,
+            created_at DOUBLE PRECISION NOT NULL,
+            done_at DOUBLE PRECISION,
+            ok BOOLEAN,
+            result TEXT
+        );
+        CREATE INDEX inbox_pending ON inbox (seq) WHERE done_at IS NULL;
+        """,
+    ),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

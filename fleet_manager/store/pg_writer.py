@@ -31,6 +31,7 @@ from fleet_manager.store.base import StoredEvent
 
 log = logging.getLogger(__name__)
 MAX_JOBS_PER_COMMIT = 512
+EVENTS_CHANNEL = "wcs_events"
 
 
 @dataclass
@@ -147,6 +148,8 @@ class PgGroupCommitWriter:
                 " VALUES (%s, %s, %s, %s, %s, %s)",
                 params,
             )
+        # Delivered at COMMIT to every process LISTENing (fleet_manager/store/pg_follow.py).
+        conn.execute("SELECT pg_notify(%s, %s)", (EVENTS_CHANNEL, str(seq)))
 
     def _commit_group(self, jobs: list[_Job]) -> None:
         try:

@@ -10,6 +10,7 @@ SQLite's synchronous=NORMAL); `durable=True` waits for the WAL flush (synchronou
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -33,8 +34,15 @@ from fleet_manager.store.base import (
     StoredResponse,
     TaskRecord,
 )
+from fleet_manager.store.pg_follow import OutboxFollower
 from fleet_manager.store.pg_migrations import migrate
-from fleet_manager.store.pg_writer import Answer, PendingEvent, PgGroupCommitWriter, WriteFn
+from fleet_manager.store.pg_writer import (
+    EVENTS_CHANNEL,
+    Answer,
+    PendingEvent,
+    PgGroupCommitWriter,
+    WriteFn,
+)
 from fleet_manager.store.postgres_reads import PostgresReads
 from fleet_manager.store.retention import RetentionMixin
 from fleet_manager.store.sqlite_reads import replay_of
@@ -74,9 +82,10 @@ class PostgresStore(RetentionMixin, PostgresReads):
             open=True,
         )
         self._pool.wait(timeout=connect_timeout_s)
-        self._listeners: list[EventListener] = []
+        self._follower: OutboxFollower | None = None
+        self._follower_lock = threading.Lock()
         self._writer = PgGroupCommitWriter(
-            self._pool, self._publish, max_jobs_per_commit=max_jobs_per_commit
+            self._pool, lambda _events: None, max_jobs_per_commit=max_jobs_per_commit
         )
 
     @property
@@ -88,13 +97,12 @@ class PostgresStore(RetentionMixin, PostgresReads):
 
     # --- events out -----------------------------------------------------------------------
     def add_event_listener(self, listener: EventListener) -> Callable[[], None]:
-        """`listener(events)` runs on the writer thread right after each commit, in seq order."""
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
-
-    def _publish(self, events: list[StoredEvent]) -> None:
-        for listener in list(self._listeners):
-            listener(events)
+        """`listener(events)` runs on the follower thread for every event committed after this
+        call, by this process or any other on the database, in seq order (pg_follow.py)."""
+        with self._follower_lock:
+            if self._follower is None:
+                self._follower = OutboxFollower(self.url, self.events_after, self.last_seq())
+            return self._follower.add(listener)
 
     def _submit(self, fn: WriteFn, finish: Any = None) -> Future[Any]:
         return self._writer.submit(fn, finish)
@@ -242,7 +250,14 @@ class PostgresStore(RetentionMixin, PostgresReads):
     def close(self) -> None:
         self.stop_retention()
         self._writer.close()
+        follower, self._follower = self._follower, None
+        if follower is not None and not self._pool.closed:
+            follower.close(wake=self._wake_follower)
         self._pool.close()
+
+    def _wake_follower(self) -> None:
+        with self._pool.connection() as conn:
+            conn.execute("SELECT pg_notify(%s, 'close')", (EVENTS_CHANNEL,))
 
 
 PRUNE_EVENTS = (
