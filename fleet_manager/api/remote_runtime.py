@@ -48,7 +48,7 @@ class RemoteRuntime:
         self._commands = CommandClient(store.url, store._pool)
         self._snapshot: dict[str, Any] = {}
         self._snapshot_json = "{}"
-        self._asked_at = time.monotonic()
+        self._asked_at = -SNAPSHOT_IDLE_S  # fetched once at start, then only while asked for
         self._now_s = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

@@ -53,14 +53,15 @@ class OutboxFollower:
         with self._lock:
             while True:
                 page = self._read(self.last_seq, PAGE)
-                if not page:
-                    return
-                self.last_seq = page[-1].seq
-                for listener in list(self._listeners):
+                if page:
+                    self.last_seq = page[-1].seq
+                for listener in list(self._listeners) if page else ():
                     try:
                         listener(page)
                     except Exception:  # one listener must not starve the others
                         log.exception("outbox listener failed")
+                if len(page) < PAGE:  # caught up: no second query to learn that
+                    return
 
     def _run(self) -> None:
         while not self._stop.is_set():
