@@ -1,4 +1,4 @@
-"""Group commit for PostgreSQL: one writer thread, jobs in savepoints, events numbered last.
+"""Group commit for PostgreSQL: one writer thread, one transaction per group, events last.
 
 Outbox sequence numbers come from a one-row counter (`event_counter`) that each transaction
 updates just before COMMIT, in the same transaction as its events. The row lock serialises the
@@ -6,10 +6,16 @@ numbering: a second transaction that wants numbers waits until the first has com
 numbers become visible in the order they were handed out and a reader polling `seq > n` can never
 later find a newly committed event below n. A sequence or identity column cannot promise that:
 its values are taken at INSERT and transactions commit in any order, so 7 may be visible while 6
-is still in flight, and a reader that moved past 7 skips 6 forever. Taking the lock last keeps it
-held only for the event inserts and the COMMIT, never while a job waits on other locks (which
-could deadlock against a writer in another process holding the counter). A rollback undoes the
-counter update too, so numbers are gapless, as in the SQLite store.
+is still in flight, and a reader that moved past 7 skips 6 forever. (The other designs: an
+advisory lock serialises the same way; reading only below the oldest in-flight snapshot's xmin
+lets writers run in parallel but makes every reader's visibility lag the slowest writer.)
+
+The cost is that event-writing transactions of all processes commit one at a time. The lock is
+taken last, by one statement that updates the counter, inserts the group's events and NOTIFYs
+the followers, so it is held for that statement and the COMMIT only: never while a job waits on
+other locks (which could deadlock against another process holding the counter), never across
+several round trips. A rollback undoes the counter update too, so numbers are gapless, as in
+the SQLite store.
 """
 
 from __future__ import annotations
@@ -32,6 +38,15 @@ from fleet_manager.store.base import StoredEvent
 log = logging.getLogger(__name__)
 MAX_JOBS_PER_COMMIT = 512
 EVENTS_CHANNEL = "wcs_events"
+# The notification is delivered at COMMIT to every LISTENing process (pg_follow.py).
+NUMBER_EVENTS = (
+    "WITH c AS (UPDATE event_counter SET seq = seq + %(n)s RETURNING seq),"
+    " e AS (INSERT INTO events (seq, topic, kind, at_s, data, wall_time)"
+    " SELECT c.seq - %(n)s + t.ord, t.topic, t.kind, t.at_s, t.data, %(wall)s FROM c,"
+    " unnest(%(topics)s::text[], %(kinds)s::text[], %(ats)s::float8[], %(datas)s::text[])"
+    " WITH ORDINALITY AS t(topic, kind, at_s, data, ord))"
+    " SELECT c.seq, pg_notify(%(channel)s, c.seq::text) FROM c"
+)
 
 
 @dataclass
@@ -128,28 +143,29 @@ class PgGroupCommitWriter:
                 return
 
     def number_events(self, conn: psycopg.Connection, jobs: list[_Job]) -> None:
-        """Take the counter (row lock until COMMIT), number and insert every pending event."""
+        """Take the counter (row lock until COMMIT), number, insert and announce every pending
+        event: one statement, so the lock is held for it and the COMMIT only, never across
+        several round trips to this process."""
         pending = [(job, e) for job in jobs for e in job.outbox]
         if not pending:
             return
+        n = len(pending)
         row = conn.execute(
-            "UPDATE event_counter SET seq = seq + %s RETURNING seq", (len(pending),)
+            NUMBER_EVENTS,
+            {
+                "n": n,
+                "wall": time.time(),
+                "topics": [e.topic for _, e in pending],
+                "kinds": [e.kind for _, e in pending],
+                "ats": [float(e.at_s) for _, e in pending],
+                "datas": [e.text for _, e in pending],
+                "channel": EVENTS_CHANNEL,
+            },
         ).fetchone()
-        seq = int(row[0]) - len(pending) if row else 0
-        wall = time.time()
-        params = []
+        seq = int(row[0]) - n if row else 0
         for job, e in pending:
             seq += 1
-            params.append((seq, e.topic, e.kind, float(e.at_s), e.text, wall))
             job.stored.append(StoredEvent(seq, e.topic, e.kind, float(e.at_s), e.data))
-        with conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO events (seq, topic, kind, at_s, data, wall_time)"
-                " VALUES (%s, %s, %s, %s, %s, %s)",
-                params,
-            )
-        # Delivered at COMMIT to every process LISTENing (fleet_manager/store/pg_follow.py).
-        conn.execute("SELECT pg_notify(%s, %s)", (EVENTS_CHANNEL, str(seq)))
 
     def _commit_group(self, jobs: list[_Job]) -> None:
         try:
