@@ -148,3 +148,30 @@ def test_api_only_processes_hand_orders_and_commands_to_the_control_plane(pg_ser
     finally:
         for proc in reversed(procs):
             _stop(proc)
+
+
+def test_run_on_postgres_writes_first_run_tokens_into_a_new_data_dir(pg_server, tmp_path):
+    url, port, data_dir = pg_server.create_database(), free_port(), tmp_path / "new" / "data"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fleet_manager.cli", "run", "--database", url, "--data-dir",
+         str(data_dir), "--port", str(port), "--no-plc", "--quiet", "--speed", "50"],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        def up() -> bool:
+            if proc.poll() is not None:
+                raise AssertionError(proc.stderr.read() if proc.stderr else "exited")
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/api/v1/health").status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_for(up, 60, "wcs run on PostgreSQL")
+        lines = (data_dir / "first-run-tokens.txt").read_text().split("\n")
+        token = next(line.split()[1] for line in lines if line.startswith("viewer"))
+        me = httpx.get(f"http://127.0.0.1:{port}/api/v1/me",
+                       headers={"Authorization": f"Bearer {token}"})
+        assert me.status_code == 200 and me.json()["role"] == "viewer"
+        assert not (data_dir / "wcs.sqlite3").exists()
+    finally:
+        _stop(proc)

@@ -31,7 +31,7 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 def create_token(args: argparse.Namespace) -> int:
     try:
-        store = open_store(args.data_dir, args.database)
+        store = open_store(args.data_dir, args.database, make_data_dir=False)
     except StoreOpenError as exc:
         print(f"wcs token create: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -60,10 +60,12 @@ def open_store(
     *,
     durable: bool = False,
     retention_days: float | None = None,
+    make_data_dir: bool = True,
 ) -> Store:
     """PostgresStore for a URL, else SqliteStore in data_dir. `durable` also survives power loss
     (SQLite synchronous=FULL, PostgreSQL synchronous_commit=on); `retention_days` > 0 starts the
-    pruner. Raises StoreOpenError (SchemaTooNew among them) with one line, never the password."""
+    pruner. With PostgreSQL, data_dir (local files only) is made unless `make_data_dir` is False
+(commands that only talk to the database). Raises StoreOpenError (SchemaTooNew among them) with one line, never the password."""
     problem = check_store_options(database_url, retention_days)
     if problem:
         raise StoreOpenError(problem)
@@ -83,6 +85,8 @@ def open_store(
             where = database_url.split("@")[-1]
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise StoreOpenError(f"cannot open PostgreSQL database {where}: {first}") from None
+        if make_data_dir:
+            _ = store.data_dir  # made on first use
     else:
         import sqlite3
 
