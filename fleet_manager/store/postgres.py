@@ -189,10 +189,12 @@ class PostgresStore(RetentionMixin, PostgresReads):
                     )
                 if batch.tasks:
                     cur.executemany(UPSERT_TASK, [_task_params(t) for t in batch.tasks])
-            for task_id, step in batch.task_history:
-                _append_task_history(conn, task_id, step)
-            for alarm in batch.alarms:
-                _upsert_alarm(conn, alarm)
+                # One statement per row, sent together (executemany pipelines them).
+                if batch.task_history:
+                    cur.executemany(APPEND_HISTORY, [_history_params(task_id, step)
+                                                     for task_id, step in batch.task_history])
+                if batch.alarms:
+                    cur.executemany(UPSERT_ALARM, [_alarm_params(a) for a in batch.alarms])
             for event in batch.events:
                 outbox.append(PendingEvent(event.topic, event.kind, event.at_s, event.data))
 
@@ -356,22 +358,28 @@ def _prior(conn: psycopg.Connection, claim: IdempotencyClaim) -> StoredResponse:
     return replay
 
 
+APPEND_HISTORY = (
+    "INSERT INTO task_history (task_id, idx, from_state, to_state, at_s, reason, resource_id)"
+    " VALUES (%s, (SELECT COALESCE(MAX(idx), -1) + 1 FROM task_history WHERE task_id = %s),"
+    " %s, %s, %s, %s, %s)"
+)
+UPSERT_ALARM = (
+    f"INSERT INTO alarms ({rows.ALARM_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    " ON CONFLICT (id) DO UPDATE SET state = excluded.state, message = excluded.message,"
+    " acked_by = COALESCE(excluded.acked_by, alarms.acked_by),"
+    " acked_at = COALESCE(excluded.acked_at, alarms.acked_at)"
+)
+
+
+def _history_params(task_id: str, step: dict[str, Any]) -> tuple[Any, ...]:
+    return (task_id, task_id, step.get("from"), step["to"], float(step.get("at_s", 0.0)),
+            step.get("reason", ""), step.get("resource_id"))
+
+
 def _append_task_history(conn: psycopg.Connection, task_id: str, step: dict[str, Any]) -> None:
-    conn.execute(
-        "INSERT INTO task_history (task_id, idx, from_state, to_state, at_s, reason, resource_id)"
-        " VALUES (%s, (SELECT COALESCE(MAX(idx), -1) + 1 FROM task_history WHERE task_id = %s),"
-        " %s, %s, %s, %s, %s)",
-        (task_id, task_id, step.get("from"), step["to"], float(step.get("at_s", 0.0)),
-         step.get("reason", ""), step.get("resource_id")),
-    )
+    conn.execute(APPEND_HISTORY, _history_params(task_id, step))  # type: ignore[arg-type]
 
 
-def _upsert_alarm(conn: psycopg.Connection, alarm: AlarmRecord) -> None:
-    conn.execute(
-        f"INSERT INTO alarms ({rows.ALARM_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
-        " ON CONFLICT (id) DO UPDATE SET state = excluded.state, message = excluded.message,"
-        " acked_by = COALESCE(excluded.acked_by, alarms.acked_by),"
-        " acked_at = COALESCE(excluded.acked_at, alarms.acked_at)",  # type: ignore[arg-type]
-        (alarm.id, alarm.code, alarm.message, alarm.raised_s, alarm.state, alarm.severity,
-         alarm.resource_id, alarm.acked_by, alarm.acked_at),
-    )
+def _alarm_params(alarm: AlarmRecord) -> tuple[Any, ...]:
+    return (alarm.id, alarm.code, alarm.message, alarm.raised_s, alarm.state, alarm.severity,
+            alarm.resource_id, alarm.acked_by, alarm.acked_at)
