@@ -16,6 +16,7 @@ import threading
 from pathlib import Path
 
 from fleet_manager.site import MapError, default_map_path, load_site
+from fleet_manager.store.open import add_database_option
 
 EXIT_BAD_INPUT = 2
 FIRST_RUN_FILE = "first-run-tokens.txt"
@@ -56,6 +57,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument(
         "--plc", action="store_true", help="also start the simulated sorter PLC and its bridge"
     )
+    serve.add_argument("--api-only", action="store_true",
+                       help="API only, beside a control plane on the same --database")
     serve.set_defaults(func=run_command, generate=False, orders_per_h=0.0)
 
 
@@ -64,6 +67,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="listen address (default loopback)")
     parser.add_argument("--port", type=int, default=8000, help="0 picks a free port")
     parser.add_argument("--data-dir", default="data", help="where wcs.sqlite3 lives")
+    add_database_option(parser, retention=True)
     parser.add_argument("--speed", type=float, default=1.0, help="simulated s per wall s")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cors-origin", action="append", default=[], help="allow this origin")
@@ -97,18 +101,17 @@ def run_command(args: argparse.Namespace) -> int:
     for url in args.webhook:
         if not url.startswith(("http://", "https://")):
             return _fail(f"--webhook must be an http:// or https:// URL, got {url!r}")
+    if getattr(args, "api_only", False) and (not args.database or args.plc or args.webhook):
+        return _fail("--api-only needs --database and runs no --plc or --webhook")
     plant = None
     if getattr(args, "plant", None):
-        from fleet_manager.plant import PlantError, load_plant
+        from fleet_manager.plant.cli import load_plant_or_report
 
         if args.robots or args.map:
             return _fail("--plant names the map and every device: drop --map and --robots")
-        try:
-            plant = load_plant(args.plant)
-        except PlantError as exc:
-            for line in exc.lines()[:-1]:
-                print(line, file=sys.stderr)
-            return _fail(exc.lines()[-1])
+        plant = load_plant_or_report(args.plant)
+        if plant is None:
+            return EXIT_BAD_INPUT
         args.plc = False  # the plant's PLCs, not the demo's simulated one
     map_path = plant.map_path if plant else Path(args.map) if args.map else default_map_path()
     try:
@@ -133,11 +136,15 @@ def run_command(args: argparse.Namespace) -> int:
         problem = _check_plc_config(args, site)
         if problem:
             return _fail(problem)
-    from fleet_manager.store import DB_FILE_NAME, SqliteStore
+    from fleet_manager.store import StoreOpenError
+    from fleet_manager.store.open import check_store_options, database_missing, open_store
 
     data_dir = Path(args.data_dir)
-    if not args.generate and not (data_dir / DB_FILE_NAME).exists():
-        return _fail(f"no database in {data_dir}: run `wcs run` or `wcs token create` first")
+    missing = check_store_options(args.database, args.retention_days) or (
+        None if args.generate else database_missing(data_dir, args.database)
+    )
+    if missing:
+        return _fail(missing)
     try:
         sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -145,9 +152,12 @@ def run_command(args: argparse.Namespace) -> int:
         sock.listen(2048)  # connections wait in the backlog until uvicorn starts accepting
     except OSError as exc:
         return _fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
-    store = SqliteStore.in_dir(
-        data_dir, synchronous="FULL" if args.durable_power_loss else "NORMAL"
-    )
+    try:
+        store = open_store(data_dir, args.database, durable=args.durable_power_loss,
+                           retention_days=args.retention_days)
+    except (StoreOpenError, ValueError) as exc:
+        sock.close()
+        return _fail(str(exc))
     try:
         if args.generate:
             _first_run_tokens(store, data_dir)
@@ -208,7 +218,13 @@ def _serve(args: argparse.Namespace, site: object, store: object, sock: socket.s
     # the busy event loop; the default 5 ms switch interval would stall each of those calls.
     sys.setswitchinterval(float(os.environ.get("WCS_SWITCH_INTERVAL_S", "0.0005")))
     plant = getattr(args, "plant_model", None)
-    equipment = _plant_equipment(plant) if plant is not None else _demo_equipment(args, site)
+    if getattr(args, "api_only", False):
+        from fleet_manager.api.remote_runtime import RemoteRuntime as Runtime  # type: ignore[assignment]
+        from fleet_manager.runtime.equipment import Equipment
+
+        equipment = Equipment(build_plane=Runtime)  # devices are the control plane's business
+    else:
+        equipment = _plant_equipment(plant) if plant is not None else _demo_equipment(args, site)
     if isinstance(equipment, str):
         return _fail(equipment)
     try:
@@ -224,6 +240,10 @@ def _serve(args: argparse.Namespace, site: object, store: object, sock: socket.s
         raise
     for line in equipment.describe:
         print(line, flush=True)
+    if args.database and not getattr(args, "api_only", False):  # API-only processes may join
+        from fleet_manager.runtime.control_bridge import ControlBridge
+
+        runtime.add_component(ControlBridge())
     for url in args.webhook:
         runtime.add_component(WebhookSender(url, secret=args.webhook_secret))
     stop_status = threading.Event()

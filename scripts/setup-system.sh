@@ -9,6 +9,8 @@ command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 command -v ign >/dev/null 2>&1 || need+=(ignition-tools sdformat-sdf libsdformat-dev)
 command -v cmake >/dev/null 2>&1 || need+=(cmake)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
+# PostgreSQL server binaries: the store contract tests start a throwaway server from them.
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

@@ -1,4 +1,5 @@
-"""KPI history: the runtime's bounded ring of samples, and GET /api/v1/kpis/history."""
+"""KPI history: the runtime's bounded ring of samples, durable through the store, and
+GET /api/v1/kpis/history across a restart."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 from test_api_helpers import LiveServer, wait_for
 
 from fleet_manager.runtime.kpi_history import KpiHistory, sample_of
+from fleet_manager.store import SqliteStore, StateBatch
 
 FIELDS = {"time_s", "units_picked", "units_per_h", "orders_completed", "orders_open",
           "robot_states", "station_utilisation"}
@@ -39,10 +41,51 @@ def test_ring_keeps_one_sample_per_step_for_the_horizon_only():
     times = [s["time_s"] for s in h.window(1e9)]
     assert times == [float(t) for t in range(200, 301, 10)]  # 100 s back from the newest
     assert [s["time_s"] for s in h.window(25.0)] == [280.0, 290.0, 300.0]
-    assert h.record(_snap(3.0))  # the clock went back: a new run starts a new curve
-    assert [s["time_s"] for s in h.window(1e9)] == [3.0]
+    assert h.record(_snap(3.0))  # the clock went back: the past moves to end a step before 3
+    times = [s["time_s"] for s in h.window(1e9)]
+    assert times == [float(t) for t in range(-97, -6, 10)] + [3.0]
+    assert [s["units_picked"] for s in h.window(1e9)][-2:] == [300, 0]
     with pytest.raises(ValueError, match="step_s"):
         KpiHistory(step_s=0.0)
+
+
+def test_samples_are_stored_and_a_new_history_starts_from_them(tmp_path):
+    store = SqliteStore.in_dir(tmp_path)
+    h = KpiHistory(step_s=10.0, horizon_s=100.0, store=store)
+    for t in range(51):
+        h.record(_snap(float(t), units=t))
+    store.apply_batch(StateBatch()).result()  # the writer is FIFO: the samples are in
+    store.close()
+    store = SqliteStore.in_dir(tmp_path)
+    again = KpiHistory(step_s=10.0, horizon_s=100.0, store=store)
+    assert again.window(1e9) == h.window(1e9)
+    assert [s["units_picked"] for s in again.window(1e9)] == [0, 10, 20, 30, 40, 50]
+    again.record(_snap(0.0, units=1))  # the restarted run's clock begins at 0
+    times = [s["time_s"] for s in again.window(1e9)]
+    assert times == [-60.0, -50.0, -40.0, -30.0, -20.0, -10.0, 0.0]
+    store.close()
+
+
+def test_history_survives_a_server_restart(tmp_path):
+    first = LiveServer(tmp_path, speed=200.0, seed=3)
+    viewer = first.client("viewer")
+
+    def some() -> list[dict] | None:
+        items = viewer.get("/api/v1/kpis/history").json()["items"]
+        return items if len(items) >= 4 else None
+
+    before = wait_for(some, 60, "a few samples")
+    first.close()
+    second = LiveServer(tmp_path, speed=200.0, seed=3)
+    try:
+        items = second.client("viewer").get("/api/v1/kpis/history").json()["items"]
+        units = [s["units_picked"] for s in items]
+        assert len(items) >= len(before)  # the last run's samples are back, moved before 0
+        assert units[: len(before)] == [s["units_picked"] for s in before]
+        times = [s["time_s"] for s in items]
+        assert all(b - a >= 10.0 for a, b in itertools.pairwise(times))
+    finally:
+        second.close()
 
 
 @pytest.fixture(scope="module")

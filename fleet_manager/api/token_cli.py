@@ -6,7 +6,8 @@ import argparse
 import sys
 
 from fleet_manager.api.tokens import ROLES, issue_token
-from fleet_manager.store import SqliteStore
+from fleet_manager.store import StoreOpenError
+from fleet_manager.store.open import add_database_option, open_store
 
 EXIT_BAD_INPUT = 2
 
@@ -18,6 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     create.add_argument("--role", required=True, choices=ROLES)
     create.add_argument("--name", required=True, help="who or what uses the token")
     create.add_argument("--data-dir", default="data", help="data directory (default: data)")
+    add_database_option(create)
     create.set_defaults(func=create_token)
     parser.set_defaults(func=lambda _args: _usage(parser))
 
@@ -28,7 +30,11 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 
 def create_token(args: argparse.Namespace) -> int:
-    store = SqliteStore.in_dir(args.data_dir)
+    try:
+        store = open_store(args.data_dir, args.database, make_data_dir=False)
+    except StoreOpenError as exc:
+        print(f"wcs token create: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     try:
         issued = issue_token(store, args.role, args.name)
     except ValueError as exc:

@@ -61,7 +61,7 @@ class AsrsComponent:
     def build(cls, runtime: Any, seed: int = 0) -> AsrsComponent:
         """Open (or create) the inventory beside the store, seed it once, recover open moves."""
         site, sim = runtime.site, runtime.sim
-        path = Path(runtime.store.path).parent / INVENTORY_FILE
+        path = Path(runtime.store.data_dir) / INVENTORY_FILE
         store = InventoryStore(path)
         ids = getattr(getattr(sim, "dispatcher", None), "ids", None)
         if not isinstance(ids, IdFactory):  # no dispatcher: continue after the stored ids

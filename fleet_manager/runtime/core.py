@@ -34,7 +34,7 @@ from fleet_manager.runtime.recovery import close_dead_run_tasks, continue_ids, o
 from fleet_manager.runtime.timed_tasks import TIMED_KINDS, TimedTasks
 from fleet_manager.site.model import Site
 from fleet_manager.store import OrderRecord, StateBatch, StoredResponse, TaskRecord
-from fleet_manager.store.sqlite import SqliteStore
+from fleet_manager.store.base import Store
 
 log = logging.getLogger(__name__)
 SimCall = Callable[[Any], Any]
@@ -81,7 +81,7 @@ class Runtime:
     def __init__(
         self,
         site: Site,
-        store: SqliteStore,
+        store: Store,
         *,
         config: RuntimeConfig | None = None,
         equipment: Equipment | None = None,
@@ -128,7 +128,7 @@ class Runtime:
         self._snapshot_lock = threading.Lock()
         self._snapshot_parts: dict[str, Callable[[], Any]] = {}
         self._free_units: dict[str, int] = {}
-        self.kpi_history = KpiHistory()  # the monitor's charts start with the last hour
+        self.kpi_history = KpiHistory(store=store)  # the charts start with the stored last hour
         self.now_s = float(getattr(self.plane, "now_s", 0.0))
         # Built before the control thread starts: restart recovery hands it open WMS tasks.
         self.asrs: AsrsComponent | None = None
@@ -216,6 +216,14 @@ class Runtime:
     def sim(self) -> Any:
         """The control plane (the name predates real equipment; `plane` says what it is)."""
         return self.plane
+
+    def queue_stored_order(self, record: OrderRecord) -> None:
+        """Hand an order another process committed to the control plane (once per run)."""
+        self._inbox.put((self._submit_order_call(record), None))
+
+    def queue_stored_task(self, record: TaskRecord) -> None:
+        """Hand a WMS task another process committed to its executor (once per run)."""
+        self._inbox.put((self._resubmit_task_call(record), None))
 
     def call(self, fn: SimCall) -> Future[Any]:
         """Run `fn(plane)` on the control thread; resolves after the tick's events are committed."""

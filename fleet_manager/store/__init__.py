@@ -14,6 +14,7 @@ from fleet_manager.store.base import (
     StoredEvent,
     StoredResponse,
     StoreError,
+    StoreOpenError,
     TaskRecord,
     TokenRecord,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "StateBatch",
     "Store",
     "StoreError",
+    "StoreOpenError",
     "StoredEvent",
     "StoredResponse",
     "TaskRecord",

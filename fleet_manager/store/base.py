@@ -1,9 +1,11 @@
-"""The storage interface (SQLite now, PostgreSQL later): records, errors and the Store protocol."""
+"""The storage interface (SQLite embedded, PostgreSQL for a site that runs around the clock)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from fleet_manager.events import Event
@@ -22,6 +24,10 @@ class StoreError(Exception):
         self.code = code
         self.reason = reason
         self.field = field
+
+
+class StoreOpenError(RuntimeError):
+    """The store could not be opened; the message is one line naming what was wrong."""
 
 
 class Conflict(StoreError):
@@ -208,12 +214,27 @@ class OrderQuery:
     limit: int = DEFAULT_PAGE_SIZE
 
 
+EventListener = Callable[[list[StoredEvent]], None]
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    """Rows removed by one retention pass, per kind."""
+
+    events: int = 0
+    kpi_samples: int = 0
+    idempotency_keys: int = 0
+
+
 class Store(Protocol):
     """Durable state. Writes return a Future resolved once committed (or failed with StoreError).
 
     Implementations must commit a StateBatch's rows and events in one transaction and give
-    events strictly increasing sequence numbers in commit order.
+    events strictly increasing sequence numbers in commit order: a reader that has seen event n
+    never later finds a newly committed event numbered below n.
     """
+
+    data_dir: Path  # local files beside the store (AS/RS inventory, first-run tokens)
 
     def create_order(
         self, order: OrderRecord, claim: IdempotencyClaim | None
@@ -224,8 +245,6 @@ class Store(Protocol):
     ) -> Future[StoredResponse]: ...
 
     def apply_batch(self, batch: StateBatch) -> Future[list[StoredEvent]]: ...
-
-    def ack_alarm(self, alarm_id: str, user: str, at: float) -> Future[AlarmRecord]: ...
 
     def create_token(
         self, token_id: str, token_hash: str, role: str, name: str
@@ -264,5 +283,33 @@ class Store(Protocol):
     def list_alarms(self, state: str | None) -> list[AlarmRecord]: ...
 
     def get_meta(self, key: str) -> str | None: ...
+
+    def set_meta(self, key: str, value: str) -> Future[None]: ...
+
+    def count_orders(self) -> dict[str, int]: ...
+
+    def highest_ids(self) -> dict[str, dict[str, int]]: ...
+
+    def add_event_listener(self, listener: EventListener) -> Callable[[], None]:
+        """`listener(events)` runs after each commit of this process, in seq order."""
+        ...
+
+    def append_kpi_sample(self, time_s: float, sample: dict[str, Any]) -> Future[None]: ...
+
+    def kpi_samples(self, limit: int) -> list[tuple[float, dict[str, Any]]]:
+        """The newest `limit` KPI samples as (wall unix s, sample), oldest first."""
+        ...
+
+    def prune(self, before_wall_s: float, batch_rows: int) -> PruneResult:
+        """Delete events, KPI samples and idempotency keys older than `before_wall_s`, in
+        transactions of at most batch_rows rows each. The newest event always stays, so
+        sequence numbers never restart."""
+        ...
+
+    def start_retention(
+        self, retention_s: float, every_s: float = ..., batch_rows: int = ...
+    ) -> None: ...
+
+    def stop_retention(self) -> None: ...
 
     def close(self) -> None: ...

@@ -8,6 +8,8 @@ from __future__ import annotations
 import sqlite3
 import time
 
+from fleet_manager.store.base import StoreOpenError
+
 MIGRATIONS: list[tuple[int, str]] = [
     (
         1,
@@ -97,12 +99,24 @@ MIGRATIONS: list[tuple[int, str]] = [
         );
         """,
     ),
+    (
+        2,
+        """
+        CREATE TABLE kpi_samples (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            wall_time REAL NOT NULL,
+            time_s REAL NOT NULL,
+            sample TEXT NOT NULL
+        );
+        CREATE INDEX idempotency_created ON idempotency (created_at);
+        """,
+    ),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]
 
 
-class SchemaTooNew(RuntimeError):
+class SchemaTooNew(StoreOpenError):
     """The database was written by a newer version of this program."""
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from fleet_manager.store import rows
 from fleet_manager.store.base import (
     Conflict,
+    EventListener,
     IdempotencyClaim,
     OrderRecord,
     StateBatch,
@@ -22,15 +23,15 @@ from fleet_manager.store.base import (
     TaskRecord,
 )
 from fleet_manager.store.migrations import migrate
+from fleet_manager.store.retention import RetentionMixin
+from fleet_manager.store.sqlite_history import SqliteHistory
 from fleet_manager.store.sqlite_reads import SqliteReads, connect, replay_of
 from fleet_manager.store.writer import GroupCommitWriter
 
 DB_FILE_NAME = "wcs.sqlite3"
 
-EventListener = Callable[[list[StoredEvent]], None]
 
-
-class SqliteStore(SqliteReads):
+class SqliteStore(RetentionMixin, SqliteHistory, SqliteReads):
     """See fleet_manager.store.base.Store. `synchronous="NORMAL"` in WAL survives a killed
     process (the WAL is written before COMMIT returns); use "FULL" to also survive power loss."""
 
@@ -38,7 +39,8 @@ class SqliteStore(SqliteReads):
         self, path: str | Path, *, synchronous: str = "NORMAL", max_jobs_per_commit: int = 512
     ):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.data_dir = self.path.parent
+        self.data_dir.mkdir(parents=True, exist_ok=True)
         conn = connect(self.path)
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if str(mode).lower() != "wal":
@@ -241,6 +243,7 @@ class SqliteStore(SqliteReads):
 
     # --- reads ----------------------------------------------------------------------------
     def close(self) -> None:
+        self.stop_retention()
         self._writer.close()
         self._write_conn.close()
         with self._readers_lock:
