@@ -10,6 +10,8 @@ CMD_SET_LANE_ENABLED = 4  # arg0 lane number, arg1 1 enable / 0 disable
 CMD_LANE_EMPTIED = 5  # arg0 lane number: an operator emptied the lane, fill count -> 0
 CMD_ECHO = 6  # arg0..: test command; reply[0] = arg0; executes nothing
 CMD_ESTOP = 7  # arg0 1 press / 0 release (simulated PLC only: stands for the e-stop button)
+CMD_INDUCT = 8  # transport order: arg0 induct point (1-based), arg1..6 item barcode (12 ASCII)
+INDUCT_BARCODE_WORDS = 6
 
 COMMAND_NAMES = {
     CMD_START: "start",
@@ -19,6 +21,7 @@ COMMAND_NAMES = {
     CMD_LANE_EMPTIED: "lane_emptied",
     CMD_ECHO: "echo",
     CMD_ESTOP: "estop",
+    CMD_INDUCT: "induct",
 }
 
 # `divert` mailbox code

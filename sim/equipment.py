@@ -81,18 +81,12 @@ def demo(
         equipment.status.append(fleet.summary)
     if plc_config is not None:
         from fleet_manager.runtime.plc_component import PlcComponent
-        from fleet_manager.sortation import demo_orders
-        from plc_bridge.config import load_plc_config
-        from sim.plc.sorter_physics import SimParams
         from sim.plc.supervisor import SimPlcSupervisor
 
-        params = SimParams.from_mapping(load_plc_config(plc_config).sim)
-        supervisor = SimPlcSupervisor(plc_config, map_path, workdir=Path(data_dir) / "sim-plc")
-        plc = PlcComponent(
-            config_path=plc_config,
-            supervisor=supervisor,
-            label_groups=demo_orders(params.orders, params.seed),
-        )
+        # Only the totes of completed orders reach the sorter, as on a real floor.
+        supervisor = SimPlcSupervisor(plc_config, map_path, workdir=Path(data_dir) / "sim-plc",
+                                      items="announced")
+        plc = PlcComponent(config_path=plc_config, supervisor=supervisor)
         equipment.components.append(plc)
         equipment.status.append(plc.summary)
     if orders_per_h > 0:

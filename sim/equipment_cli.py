@@ -110,6 +110,7 @@ def plan_simulators(plant: Plant, args: argparse.Namespace, workdir: Path) -> li
             *py, "sim.plc.cli", "--config", str(plc.register_map), "--map", map_path,
             "--host", plc.link.host, "--port", str(plc.link.port),
             "--time-scale", str(args.time_scale), "--state-dir", str(state / "state"),
+            "--items", "announced",  # only the totes the WCS announces, as on a real floor
             "--events-file", str(state / "events.jsonl"),
         ]))
     for crane in plant.cranes:

@@ -3,6 +3,7 @@ own process over its real protocol, the control plane on the wall clock; then fa
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -12,6 +13,7 @@ import pytest
 from plant_floor import LOOPBACK, PlantFloor, wait_until
 
 from fleet_manager.plant import load_plant
+from fleet_manager.runtime.order_totes import item_barcodes
 
 pytestmark = pytest.mark.slow
 SITE = load_plant(LOOPBACK, env={}).site
@@ -44,6 +46,20 @@ def _order(floor: PlantFloor, sku: str, key: str) -> str:
     return r.json()["id"]
 
 
+def _confirmed(floor: PlantFloor) -> dict[str, int]:
+    """Barcode -> lane number each item physically went to (the sim PLC's own log)."""
+    path = floor.tmp / "equipment" / "plc-demo-sorter" / "events.jsonl"
+    found: dict[str, int] = {}
+    for line in path.read_text().splitlines() if path.exists() else []:
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a line being written
+        if entry.get("event") == "item_confirmed" and entry.get("lane"):
+            found[entry["barcode"]] = entry["lane"]
+    return found
+
+
 def _state(floor: PlantFloor, kind: str, ident: str) -> dict:
     return floor.get(f"/api/v1/{kind}/{ident}", "wms")
 
@@ -68,6 +84,15 @@ def test_orders_and_asrs_moves_complete_on_the_wall_clock(floor: PlantFloor) -> 
                for o in orders]
     print(f"order latency on the wall clock: {[round(x, 1) for x in latency]} s, "
           f"all within {time.monotonic() - started:.0f} s")
+    # Every order's items reached that order's lane on the sorter, as the PLC itself records.
+    lanes = SITE.sorters["SRT1"].lanes
+    for o in orders:
+        units = sum(ln["picked"] for ln in _state(floor, "orders", o)["lines"])
+        wanted = item_barcodes(o, units)
+        landed = wait_until(lambda w=wanted: (got := _confirmed(floor)) and
+                            all(b in got for b in w) and got, 120, f"the items of {o} sorted")
+        where = {lanes[landed[b] - 1].id for b in wanted}
+        assert len(where) == 1 and lanes[landed[wanted[0]] - 1].role == "order", (o, where)
     # The crane really moved: its PLC counts the telegrams it executed.
     aisle = floor.get("/api/v1/asrs")["items"][0]
     assert aisle["crane"]["link"] == "up" and aisle["cycles_run"] >= 2

@@ -9,10 +9,9 @@ ack, `/api/v1/alarms`).
 The PLC is reached at the address of its config (or the plant file's); a simulated floor may
 hand in a `supervisor` that starts the PLC process first and reports its deaths (sim side).
 
-Sort plan: a simulated sorter PLC inducts items labelled with a fixed book of label groups. With
-a `label_book`, each order that completes at a station takes the next label group (round
-robin): those barcodes now belong to that live order, so its items sort to one order lane.
-Labels of no live order are strays and go to the reject lane.
+Sort plan: items of each order completed at a station are labelled, planned and announced to
+the PLC by `OrderTotes` (fleet_manager/runtime/order_totes.py); the sorter sends them to their
+order's lane, anything else to reject.
 """
 
 from __future__ import annotations
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from fleet_manager.events import Event, EventBus
+from fleet_manager.runtime.order_totes import OrderTotes
 from fleet_manager.sortation import LaneAssigner, SortPlan
 from plc_bridge.config import PlcConfig, apply_site, load_plc_config
 from plc_bridge.lane_control import PlcLaneControl
@@ -52,32 +52,6 @@ class PlcSupervisor(Protocol):
     def stop(self) -> None: ...
 
 
-class LabelBook:
-    """Binds the sim PLC's label groups to live orders, one group per completed order."""
-
-    def __init__(self, groups: dict[str, list[str]]) -> None:
-        self.groups = list(groups.values())
-        self.owner: list[str | None] = [None] * len(self.groups)
-        self.next = 0
-        self.bound = 0
-
-    def bind(self, order_id: str, assigner: LaneAssigner) -> list[str]:
-        """Give `order_id` the next label group (bridge loop thread); returns its barcodes."""
-        if not self.groups:
-            return []
-        i, self.next = self.next, (self.next + 1) % len(self.groups)
-        old = self.owner[i]
-        for barcode in self.groups[i]:
-            assigner.plan.items.pop(barcode, None)
-        if old is not None:
-            assigner.release_order(old)
-        for barcode in self.groups[i]:
-            assigner.plan.add(barcode, order_id)
-        self.owner[i] = order_id
-        self.bound += 1
-        return self.groups[i]
-
-
 class PlcComponent:
     """`runtime.add_component(PlcComponent(...))` before `runtime.start()`; replaces the
     runtime's lane control with the PLC-backed one. The PLC is reached at `connection`
@@ -90,7 +64,6 @@ class PlcComponent:
         config_path: str | Path = DEFAULT_PLC_CONFIG,
         connection: dict[str, Any] | None = None,
         supervisor: PlcSupervisor | None = None,
-        label_groups: dict[str, list[str]] | None = None,
         name: str | None = None,
     ) -> None:
         self.config_path = Path(config_path)
@@ -100,8 +73,8 @@ class PlcComponent:
         self.config: PlcConfig | None = None
         self.service: PlcBridgeService | None = None
         self.lane_control: PlcLaneControl | None = None
-        self.book = LabelBook(label_groups or {})
         self._inbox: queue.SimpleQueue[Event] = queue.SimpleQueue()
+        self.totes = OrderTotes(lambda: self.service, lambda: self._loop, self._inbox.put)
         self._alarm_ids: dict[str, list[str]] = {}  # bridge alarm code -> registry alarm ids
         self._runtime: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -123,6 +96,7 @@ class PlcComponent:
         assigner = LaneAssigner(config.sorter.sorter.lanes, SortPlan())
         plc_bus = EventBus()
         plc_bus.subscribe(self._inbox.put)  # any thread -> control thread
+        plc_bus.subscribe(self.totes.on_sort_event)  # bridge loop: release sorted orders
         self.service = PlcBridgeService(config, plc_bus, assigner, clock=lambda: runtime.now_s)
         self.service.transport.add_listener(self._on_connection)
         self._loop = asyncio.new_event_loop()
@@ -172,11 +146,12 @@ class PlcComponent:
         return service.sorter.tracked_positions()
 
     def _on_runtime_event(self, event: Event) -> None:
+        """An order done at its station: its items go to the sorter (control thread)."""
         if event.topic == "order" and event.kind in ("done", "completed"):
-            order_id = event.data.get("order_id")
-            loop, service = self._loop, self.service
-            if order_id and loop is not None and service is not None and service.assigner:
-                loop.call_soon_threadsafe(self.book.bind, str(order_id), service.assigner)
+            order = self._runtime.plane.orders.get(str(event.data.get("order_id")))
+            if order is not None:
+                units = sum(line.quantity - line.open_quantity for line in order.lines)
+                self.totes.label(order.id, units, event.at_s)
 
     def _tick(self, now_s: float) -> None:
         """Re-publish what the bridge and the supervisor queued, on the control thread."""
@@ -238,7 +213,7 @@ class PlcComponent:
         counters = service.sorter.counters if service.sorter else {}
         return (
             f"plc {state} {running} scanned {counters.get('scanned', 0)}"
-            f" orders labelled {self.book.bound}"
+            f" orders labelled {self.totes.labelled}"
         )
 
 

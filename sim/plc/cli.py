@@ -65,6 +65,13 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--fault-seed", type=int, default=0)
     p.add_argument(
+        "--items",
+        choices=("generated", "announced", "both"),
+        default="generated",
+        help="what reaches the scanner: a generated stream of labelled items (sim: section), "
+        "only totes the WCS announces with the induct command (a real floor), or both",
+    )
+    p.add_argument(
         "--exit-with-parent",
         type=int,
         metavar="PID",
@@ -114,6 +121,8 @@ def _configure(args: argparse.Namespace) -> tuple[PlcConfig, SimParams]:
         params = SimParams.from_mapping(config.sim)
     except (TypeError, ValueError) as exc:
         raise PlcConfigError(config.source, "sim", str(exc)) from None
+    if getattr(args, "items", "generated") == "announced":
+        params = replace(params, induction_rate_per_h=0.0)
     return config, params
 
 

@@ -20,6 +20,7 @@ from plc_bridge.register_map import (
     STATE_FAULT,
     STATE_RUNNING,
     STATE_WCS_WATCHDOG,
+    decode_ascii,
     encode_ascii,
 )
 from sim.plc.mailbox import MailboxServer
@@ -134,6 +135,14 @@ class PlcProgram:
                 self.physics.lane_enabled[args[0] - 1] = bool(args[1])
             else:
                 self.physics.lane_fill[args[0] - 1] = 0
+        elif code == codes.CMD_INDUCT:
+            # The transport order for a tote put on the belt at an induct point (a station's
+            # outfeed): the simulated floor places it there; a real PLC tracks it the same way.
+            barcode = decode_ascii(args[1 : 1 + codes.INDUCT_BARCODE_WORDS]).strip()
+            if not self.physics or len(args) < 1 + codes.INDUCT_BARCODE_WORDS or not barcode:
+                return RESULT_BAD_ARGUMENT, []
+            self.physics.announce(barcode)
+            self._log_event("inducted", barcode=barcode, point=args[0])
         elif code == codes.CMD_ECHO:
             return RESULT_OK, [args[0] if args else 0]
         elif code == codes.CMD_ESTOP:
@@ -202,6 +211,9 @@ class PlcProgram:
             slots = self.config.registers.block("confirms").params["slots"]
             slot = self.confirm_index % slots
             self.memory.set_block("confirms", [event.tracking_id, event.lane], 1 + 2 * slot)
+            # Where the item physically went (lane number, 0 = none): the floor's truth.
+            self._log_event("item_confirmed", tracking_id=event.tracking_id,
+                            barcode=event.barcode, lane=event.lane)
             self.confirm_index = (self.confirm_index + 1) & 0xFFFF
             self.memory.set_block("confirms", [self.confirm_index])
 

@@ -18,7 +18,7 @@ class SimParams:
     """Simulated-PLC-only parameters (the `sim:` section of the PLC YAML)."""
 
     cycle_s: float = 0.005
-    induction_rate_per_h: float = 10000.0
+    induction_rate_per_h: float = 10000.0  # generated stray/demo items; 0: only announced ones
     item_pitch_m: float = 0.6
     item_length_m: float = 0.4
     noread_rate: float = 0.01
@@ -99,6 +99,7 @@ class SorterPhysics:
         )
         self.last_divert_m = max((lane.divert_position_m for lane in self.lanes), default=0.0)
         self.items: list[Item] = []
+        self.announced: list[str] = []  # totes the WCS announced (CMD_INDUCT), not yet on the belt
         self.next_tracking_id = first_tracking_id
         self.running = False
         self.sim_time_s = 0.0
@@ -109,6 +110,10 @@ class SorterPhysics:
         self.stats = PhysicsStats()
 
     # ---- commands --------------------------------------------------------------------------
+    def announce(self, barcode: str) -> None:
+        """A tote put on the belt at the induct point (its transport order came first)."""
+        self.announced.append(barcode)
+
     def lane_number_ok(self, number: int) -> bool:
         return 1 <= number <= len(self.lanes)
 
@@ -166,14 +171,18 @@ class SorterPhysics:
         return events
 
     def _induct(self) -> None:
-        while self.sim_time_s >= self.next_arrival_s:
+        rate = self.params.induction_rate_per_h
+        while rate > 0 and self.sim_time_s >= self.next_arrival_s:
             self.backlog += 1
-            mean_s = 3600.0 / self.params.induction_rate_per_h
+            mean_s = 3600.0 / rate
             self.next_arrival_s += mean_s * float(self.rng.uniform(0.85, 1.15))
         last = min((it.position_m for it in self.items), default=None)
-        if self.backlog and (last is None or last >= self.params.item_pitch_m):
-            self.backlog -= 1
-            barcode = self._draw_barcode()
+        if (self.announced or self.backlog) and (last is None or last >= self.params.item_pitch_m):
+            if self.announced:  # announced totes first: they are physically waiting
+                barcode = self.announced.pop(0)
+            else:
+                self.backlog -= 1
+                barcode = self._draw_barcode()
             self.items.append(Item(self.next_tracking_id, barcode, 0.0))
             self.next_tracking_id = self.next_tracking_id % 0xFFFF + 1
             self.stats.inducted += 1

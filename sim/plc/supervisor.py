@@ -30,8 +30,9 @@ class SimPlcSupervisor:
         *,
         workdir: Path | None = None,
         restart_after_s: float = RESTART_AFTER_S,
+        items: str = "generated",
     ) -> None:
-        extra = ["--map", str(map_path)]
+        extra = ["--map", str(map_path), "--items", items]
         if workdir is not None:
             workdir.mkdir(parents=True, exist_ok=True)
             extra += ["--state-dir", str(workdir / "state"), "--events-file"]
