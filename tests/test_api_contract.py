@@ -129,6 +129,15 @@ CASES: dict[tuple[str, str], dict[int, Call]] = {
         422: as_("technician", "POST", "/api/v1/robots/AMR-01/commands", json={"command": 7}),
     },
     ("get", "/api/v1/stations"): {401: anon("GET", "/api/v1/stations")},
+    ("post", "/api/v1/stations/{station_id}/confirm"): {
+        400: as_("wms", "POST", "/api/v1/stations/ST1/confirm", **_json(b"{")),
+        401: anon("POST", "/api/v1/stations/ST1/confirm"),
+        403: as_("viewer", "POST", "/api/v1/stations/ST1/confirm", json={"pod_id": "P1"}),
+        404: as_("wms", "POST", "/api/v1/stations/NOPE/confirm", json={"pod_id": "P1"}),
+        409: as_("wms", "POST", "/api/v1/stations/ST1/confirm", json={"pod_id": "NOT-HERE"}),
+        413: as_("wms", "POST", "/api/v1/stations/ST1/confirm", **_json(BIG)),
+        422: as_("wms", "POST", "/api/v1/stations/ST1/confirm", json={"pod_id": 7}),
+    },
     ("get", "/api/v1/lanes"): {401: anon("GET", "/api/v1/lanes")},
     ("patch", "/api/v1/lanes/{lane_id}"): {
         400: as_("technician", "PATCH", "/api/v1/lanes/L01", **_json(b"{")),

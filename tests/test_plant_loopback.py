@@ -127,6 +127,27 @@ def test_a_killed_vehicle_hands_its_task_to_another(floor: PlantFloor) -> None:
     wait_until(lambda: _state(floor, "orders", order)["state"] == "done", 240, "the order done")
 
 
+def test_a_silent_vehicle_stalls_nobody_and_comes_back(floor: PlantFloor) -> None:
+    """SIGSTOP of one vehicle (a hang, not a death): the others finish an order meanwhile, the
+    silent one is taken out after its state timeout, and after SIGCONT it reconnects."""
+    robots = floor.get("/api/v1/robots")["items"]
+    idle = next(r for r in robots if r["connection"] == "ONLINE" and not r["task_id"])
+    pid = floor.pids[f"vehicle-{idle['id']}"]
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        order = _order(floor, POD_SKUS[3], "while-one-is-silent")
+        wait_until(lambda: _state(floor, "orders", order)["state"] == "done", 180,
+                   "the order done by the other vehicles")
+        silent = wait_until(
+            lambda: (r := {x["id"]: x for x in floor.get("/api/v1/robots")["items"]}[idle["id"]])
+            ["connection"] != "ONLINE" and r, 40, "the silent vehicle taken out")
+        assert silent["task_id"] is None
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    wait_until(lambda: {x["id"]: x for x in floor.get("/api/v1/robots")["items"]}[idle["id"]]
+               ["connection"] == "ONLINE", 60, "the vehicle back online")
+
+
 def test_a_killed_plc_is_one_alarm_and_the_bridge_recovers(floor: PlantFloor) -> None:
     def plc_alarms() -> list[dict]:
         return [a for a in floor.get("/api/v1/alarms")["items"]

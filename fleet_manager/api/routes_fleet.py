@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from fleet_manager.api.auth import READ_ROLES, TECH_ROLES, require
+from fleet_manager.api.auth import READ_ROLES, TECH_ROLES, WMS_ROLES, require
 from fleet_manager.api.deps import await_runtime, runtime
 from fleet_manager.api.errors import ApiError, documented
 from fleet_manager.api.schemas import (
@@ -22,12 +22,15 @@ from fleet_manager.api.schemas import (
     Me,
     RobotCommandIn,
     SkuLocation,
+    StationConfirmIn,
+    StationConfirmOut,
 )
 from fleet_manager.store import TokenRecord
 
 router = APIRouter(prefix="/api/v1", tags=["fleet"])
 Reader = Annotated[TokenRecord, Depends(require(*READ_ROLES))]
 Tech = Annotated[TokenRecord, Depends(require(*TECH_ROLES))]
+Confirmer = Annotated[TokenRecord, Depends(require(*WMS_ROLES, *TECH_ROLES))]
 
 
 def _items(request: Request, key: str) -> list[dict[str, Any]]:
@@ -83,6 +86,22 @@ async def command_robot(robot_id: str, body: RobotCommandIn, request: Request, _
 @router.get("/stations", response_model=ItemList, responses=documented(401))
 async def list_stations(request: Request, _caller: Reader):
     return {"items": _items(request, "stations")}
+
+
+@router.post(
+    "/stations/{station_id}/confirm",
+    response_model=StationConfirmOut,
+    responses=documented(400, 401, 403, 404, 409, 413, 422),
+    summary="Confirm the picks of the pod presented at a station (stations confirmed by api)",
+)
+async def confirm_station(
+    station_id: str, body: StationConfirmIn, request: Request, _caller: Confirmer
+) -> dict[str, Any]:
+    return await await_runtime(
+        runtime(request).confirm_station(station_id, body.pod_id),
+        resource="station",
+        resource_id=station_id,
+    )
 
 
 @router.get("/lanes", response_model=ItemList, responses=documented(401))

@@ -142,6 +142,17 @@ class RobotCommandIn(_Strict):
     command: RobotCommandName
 
 
+class StationConfirmIn(_Strict):
+    pod_id: SiteRef = Field(description="the pod presented at the station now")
+
+
+class StationConfirmOut(BaseModel):
+    station_id: str
+    pod_id: str
+    task_id: str
+    picks: list[dict[str, Any]] = Field(description="the picks booked: order, line, sku, qty")
+
+
 class LanePatch(_Strict):
     enabled: bool
 

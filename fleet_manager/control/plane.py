@@ -124,6 +124,22 @@ class ControlPlane:
     def command_robot(self, robot_id: str, command: str) -> None:
         self._at_now().command_robot(robot_id, command)
 
+    def set_station_confirm(self, modes: dict[str, str]) -> None:
+        """How each station's picks are confirmed (plant file `stations:`), all or nothing."""
+        d = self.dispatcher
+        before = {sid: st.confirm for sid, st in d.stations.items()}
+        try:
+            for station_id, mode in modes.items():
+                d.set_station_confirm(station_id, mode)
+        except (UnknownResource, CommandRejected):
+            for sid, mode in before.items():  # nothing half-applied
+                d.stations[sid].confirm = mode
+            raise
+
+    def confirm_station(self, station_id: str, pod_id: str) -> dict[str, Any]:
+        """The visit of `pod_id` at `station_id` is confirmed (WMS, terminal or scanner)."""
+        return self._at_now().confirm_station(station_id, pod_id)
+
     def raise_robot_fault(self, robot_id: str, code: str, message: str) -> Alarm:
         """A fault reported out of band (e.g. by a simulator's fault injection): raise its alarm
         now, once; the dispatcher's own fault check then keeps the same alarm."""

@@ -92,6 +92,10 @@ def snapshot(plane: ControlPlane) -> dict[str, Any]:
                 "serving_robot_id": st.serving_robot,
                 "open_order_ids": list(st.order_ids),
                 "picking_order_id": picking,
+                "confirm": st.confirm,
+                "presented_pod_id": (
+                    d.robots[st.serving_robot].pod_id if st.serving_robot is not None else None
+                ),
             }
         )
     return {

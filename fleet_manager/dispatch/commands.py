@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fleet_manager.dispatch.events import Events
 from fleet_manager.dispatch.execute import Executor
 from fleet_manager.dispatch.g2p import G2PPlanner
@@ -9,6 +11,7 @@ from fleet_manager.dispatch.present import Presentations, is_presentation
 from fleet_manager.dispatch.records import CommandRejected, Phase, RobotRecord, UnknownResource
 from fleet_manager.dispatch.recovery import LIFTED, PodRecovery
 from fleet_manager.dispatch.state import FloorState
+from fleet_manager.dispatch.station_service import CONFIRM_MODES
 from fleet_manager.domain import Order, OrderState, Task, TaskKind, TaskState
 from fleet_manager.inventory import IntakeError
 
@@ -185,6 +188,26 @@ class Commands:
                 rec.adapter.stop_charging()
             self.exec.make_idle(rec)
             rec.status = rec.adapter.status()
+
+    # ---- stations -------------------------------------------------------------------------------
+    def set_station_confirm(self, station_id: str, mode: str) -> None:
+        station = self.floor.stations.get(station_id)
+        if station is None:
+            raise UnknownResource(f"unknown station id {station_id!r}")
+        if mode not in CONFIRM_MODES:
+            raise CommandRejected(
+                f"station {station_id}: confirm mode {mode!r} is not one of {', '.join(CONFIRM_MODES)}"
+            )
+        station.confirm = mode
+
+    def confirm_station(self, station_id: str, pod_id: str) -> dict[str, Any]:
+        if station_id not in self.floor.stations:
+            raise UnknownResource(f"unknown station id {station_id!r}")
+        result = self.exec.service.confirm(station_id, pod_id)
+        rec = self.floor.robots.get(self.floor.pods[pod_id].carried_by or "")
+        if rec is not None:
+            rec.status = rec.adapter.status()
+        return result
 
     # ---- robots ---------------------------------------------------------------------------------
     def robot(self, robot_id: str) -> RobotRecord:

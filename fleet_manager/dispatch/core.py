@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -153,6 +154,12 @@ class Dispatcher(FloorViews):
 
     def robot(self, robot_id: str) -> RobotRecord:
         return self.commands.robot(robot_id)
+
+    def set_station_confirm(self, station_id: str, mode: str) -> None:
+        self.commands.set_station_confirm(station_id, mode)
+
+    def confirm_station(self, station_id: str, pod_id: str) -> dict[str, Any]:
+        return self.commands.confirm_station(station_id, pod_id)
 
     def command_robot(self, robot_id: str, command: str) -> None:
         self.commands.command_robot(robot_id, command)

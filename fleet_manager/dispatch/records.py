@@ -91,6 +91,9 @@ class StationState:
     serving_robot: RobotId | None = None
     dirty: bool = True  # demand may have changed: re-plan pod fetches
     starved: bool = False  # demand left that no free pod could cover
+    # How picks are confirmed: "simulated_operator" (after the modelled pick time) or "api" /
+    # "scanner" (the visit ends when the WMS, a terminal or a scan confirms it).
+    confirm: str = "simulated_operator"
 
     @property
     def id(self) -> StationId:

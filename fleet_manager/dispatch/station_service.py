@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
 from fleet_manager.dispatch.events import Events
 from fleet_manager.dispatch.present import is_presentation
-from fleet_manager.dispatch.records import Phase, RobotRecord
+from fleet_manager.dispatch.records import CommandRejected, Phase, RobotRecord
 from fleet_manager.dispatch.state import FloorState
 from fleet_manager.domain import NodeId, OrderState, PodId, SlotId, TaskKind, TaskState
 from fleet_manager.inventory import ScanEvent
 
 Scanner = Callable[[dict[str, Any], str, str, float], ScanEvent]  # pick, pod, station, now
+SIMULATED_OPERATOR = "simulated_operator"
+CONFIRM_MODES = (SIMULATED_OPERATOR, "api", "scanner")
 
 
 def perfect_scanner(pick: dict[str, Any], pod: str, station: str, now_s: float) -> ScanEvent:
@@ -59,6 +62,8 @@ class StationService:
             + restock * self.restock_s_per_unit
             + float(task.payload.get("hold_s", 0.0))
         )
+        if station.confirm != SIMULATED_OPERATOR:
+            rec.service_left_s = math.inf  # the visit ends when someone confirms it
         rec.phase = Phase.SERVICE
         station.serving_robot = rec.id
         pod.visits += 1
@@ -71,7 +76,29 @@ class StationService:
             robot_id=rec.id,
             pod_id=pod.id,
             units=units,
+            confirm=station.confirm,
         )
+
+    def confirm(self, station_id: str, pod_id: str) -> dict[str, Any]:
+        """The operator (WMS, terminal, scanner) confirms the visit of the pod presented now:
+        its picks are booked as planned and the pod leaves. CommandRejected names what is
+        wrong when this pod is not the one presented, or not yet standing still."""
+        f = self.floor
+        station = f.stations[station_id]
+        rec = f.robots.get(station.serving_robot) if station.serving_robot else None
+        presented = rec.pod_id if rec is not None and rec.phase == Phase.SERVICE else None
+        if presented != pod_id:
+            raise CommandRejected(
+                f"station {station_id}: pod {pod_id} is not presented "
+                f"(presented now: {presented or 'none'})"
+            )
+        assert rec is not None and rec.task_id is not None
+        if rec.status.busy:
+            raise CommandRejected(f"station {station_id}: pod {pod_id} is still being set down")
+        task = f.tasks[rec.task_id]
+        picks = [dict(p) for p in task.payload["picks"]]
+        self.finish(rec)
+        return {"station_id": station_id, "pod_id": pod_id, "task_id": task.id, "picks": picks}
 
     def _pile_on(self, payload: dict[str, Any], station_id: str, pod_id: str) -> None:
         """Serve every other open, unreserved line of the station's orders this pod can."""

@@ -251,6 +251,9 @@ class Runtime:
     def command_robot(self, robot_id: str, command: str) -> Future[Any]:
         return self.call(lambda sim: sim.command_robot(robot_id, command))
 
+    def confirm_station(self, station_id: str, pod_id: str) -> Future[Any]:
+        return self.call(lambda plane: plane.confirm_station(station_id, pod_id))
+
     def ack_alarm(self, alarm_id: str, user: str) -> Future[Any]:
         return self.call(lambda sim: sim.alarms.acknowledge(alarm_id, user).as_dict())
 

@@ -49,6 +49,7 @@ def plant_equipment(plant: Plant) -> Equipment:
             robots += made
             advance.append(hook)
         plane = ControlPlane(site_, robots, bus=bus, seed=seed, start_s=start_s)
+        plane.set_station_confirm({st.id: st.confirm for st in plant.stations})
         for link in links:
             link.attach(plane)
         plane.after_tick.extend(advance)
