@@ -91,3 +91,28 @@ def test_cancelling_the_order_after_the_lift_sends_the_pod_home(tiny: Site) -> N
     assert sim.inventory.available(pod, "SKU-C") == sim.inventory.on_hand[pod]["SKU-C"]
     arrived = [e for e in events if e.topic == "station" and e.kind == "pod_arrived"]
     assert not arrived
+
+
+def test_a_pod_a_robot_reports_is_adopted_and_its_planned_trip_dropped(tiny: Site) -> None:
+    """After a WCS restart the plan starts from the map (every pod home) while a robot still
+    carries one: the robot's report wins, the trip planned for that pod is dropped, the lines
+    go to another pod, and the robot brings the pod home."""
+    sim, events = _sim(tiny)
+    d = sim.dispatcher
+    sim.submit_order(Order("O1", [OrderLine("SKU-C", 1)], 0.0))  # on POD3 and POD4
+    sim.step()
+    planned = [t for t in sim.tasks.values() if t.payload.get("pod")]
+    assert len(planned) == 1
+    pod = planned[0].payload["pod"]
+    carrier = next(r for r in sim.robots.values() if d.robots[r.id].task_id is None)
+    carrier.pod_id = pod  # what the robot reports: this pod is on board
+    sim.step()
+    assert planned[0].state == TaskState.FAILED and carrier.id in planned[0].history[-1].reason
+    assert d.pods[pod].carried_by == carrier.id and d.pods[pod].slot is None
+    assert [e.kind for e in events if e.topic == "pod"] == ["on_robot"]
+    _until(sim, lambda: sim.orders["O1"].state == OrderState.DONE, 1200.0)
+    _until(sim, lambda: d.pods[pod].slot is not None, 600.0)
+    served = {t.payload["pod"] for t in sim.tasks.values() if t.state == TaskState.DONE
+              and t.payload.get("pod")}
+    assert pod not in served  # the other pod served the line
+    assert sim.kpis()["conflicts"] == 0

@@ -45,9 +45,10 @@ class Executor:
             f.park_user[rec.park_id] = None
             rec.park_id = None
         if task.kind in FETCH_KINDS:
-            rec.phase, rec.pod_id, rec.station_id = Phase.TO_POD, p["pod"], p["station"]
             slot = f.pods[p["pod"]].slot
-            assert slot is not None, f"pod {p['pod']} of queued task {task.id} is not in storage"
+            if slot is None:  # not in storage (on a stopped robot): never start such a trip
+                return False
+            rec.phase, rec.pod_id, rec.station_id = Phase.TO_POD, p["pod"], p["station"]
             rec.goal = f.site.slots[slot].node
         elif task.kind == TaskKind.CHARGE:
             charger = self._free_charger(rec)

@@ -114,12 +114,28 @@ class PodRecovery:
             return
         if pod.carried_by not in (None, rec.id):
             return  # claimed by another robot's report: leave it to a technician
+        if pod.task_id is not None:  # planned as if in storage: that trip cannot happen
+            self._drop_trip(f.tasks[pod.task_id], f"pod {pod.id} is on robot {rec.id}")
         if pod.slot is not None:
             f.slot_pod.pop(pod.slot, None)
         pod.slot, pod.carried_by, pod.task_id = None, rec.id, None
         rec.pod_id = pod.id
         f.bus.emit("pod", "on_robot", f.now_s, pod_id=pod.id, robot_id=rec.id,
                    reason="reported by the robot")
+
+    def _drop_trip(self, task: Task, reason: str) -> None:
+        """A fetch of a pod that is not where the plan thought: its lines go back to planning,
+        the task fails with the reason and the robot driving to the pod (if any) is free."""
+        f = self.floor
+        if task.is_terminal:
+            return
+        driver = f.robots.get(task.resource_id) if task.resource_id else None
+        self.release_picks(task)
+        self.events.transition(task, TaskState.FAILED, reason)
+        if driver is not None and driver.task_id == task.id:
+            driver.phase, driver.task_id, driver.goal = Phase.IDLE, None, None
+            driver.pod_id = driver.station_id = None
+            self.events.robot_event(driver, "idle")
 
     def pod_home(self, pod_id: PodId) -> None:
         """The pod is back in storage: its alarm (if any) clears."""

@@ -46,7 +46,7 @@ class Vda5050FleetLink:
         self._plane: Any = None
         self._broker_alarm: str | None = None
         self._silent_alarm: dict[str, str] = {}  # serial -> alarm: listed, never heard from
-        self._started_at = 0.0
+        self._started_at = time.monotonic()  # again in start(); ticks may come first
 
     # ---- wiring (before the control thread starts) --------------------------------------------
     def attach(self, plane: Any) -> None:
