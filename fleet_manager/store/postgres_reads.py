@@ -13,7 +13,6 @@ from psycopg_pool import ConnectionPool
 
 from fleet_manager.store import rows
 from fleet_manager.store.base import (
-    MAX_PAGE_SIZE,
     AlarmRecord,
     IdempotencyClaim,
     OrderQuery,
@@ -23,6 +22,7 @@ from fleet_manager.store.base import (
     TaskRecord,
     TokenRecord,
 )
+from fleet_manager.store.filters import next_page, order_filter, page_size, task_filter
 from fleet_manager.store.sqlite_reads import OPEN_ORDER_STATES, OPEN_TASK_STATES, replay_of
 
 ORDERS_WITH_LINES = (
@@ -74,24 +74,10 @@ class PostgresReads:
         return found[0][1] if found else None
 
     def list_orders(self, query: OrderQuery) -> tuple[list[OrderRecord], int | None]:
-        where, params = ["seq > %s"], [query.after_cursor]
-        if query.state:
-            where.append("state = %s")
-            params.append(query.state)
-        if query.source:
-            where.append("source = %s")
-            params.append(query.source)
-        if query.min_priority is not None:
-            where.append("priority >= %s")
-            params.append(query.min_priority)
-        if query.sku:
-            where.append("id IN (SELECT order_id FROM order_lines WHERE sku = %s)")
-            params.append(query.sku)
-        limit = max(1, min(query.limit, MAX_PAGE_SIZE))
-        found = self._orders(" AND ".join(where), params, limit + 1)
-        more = len(found) > limit
-        found = found[:limit]
-        return [o for _, o in found], (found[-1][0] if more else None)
+        where, params = order_filter(query, "%s")
+        limit = page_size(query.limit)
+        found, cursor = next_page(self._orders(where, params, limit + 1), limit)
+        return [o for _, o in found], cursor
 
     def open_orders(self) -> list[OrderRecord]:
         found = self._orders("state = ANY(%s)", [list(OPEN_ORDER_STATES)], 2**62)
@@ -120,16 +106,12 @@ class PostgresReads:
         after_cursor: int = 0,
         limit: int = 50,
     ) -> tuple[list[TaskRecord], int | None]:
-        where, params = ["seq > %s"], [after_cursor]
-        for column, value in (("state", state), ("kind", kind), ("order_id", order_id)):
-            if value is not None:
-                where.append(f"{column} = %s")
-                params.append(value)
-        limit = max(1, min(limit, MAX_PAGE_SIZE))
-        found = self._tasks(" AND ".join(where), params, limit + 1)
-        more = len(found) > limit
-        found = found[:limit]
-        return [t for _, t in found], (found[-1][0] if more else None)
+        where, params = task_filter(
+            "%s", state=state, kind=kind, order_id=order_id, after_cursor=after_cursor
+        )
+        limit = page_size(limit)
+        found, cursor = next_page(self._tasks(where, params, limit + 1), limit)
+        return [t for _, t in found], cursor
 
     def open_tasks(self) -> list[TaskRecord]:
         return [t for _, t in self._tasks("state = ANY(%s)", [list(OPEN_TASK_STATES)], 2**62)]

@@ -10,7 +10,6 @@ from typing import Any
 
 from fleet_manager.store import rows
 from fleet_manager.store.base import (
-    MAX_PAGE_SIZE,
     AlarmRecord,
     IdempotencyClaim,
     IdempotencyMismatch,
@@ -21,6 +20,7 @@ from fleet_manager.store.base import (
     TaskRecord,
     TokenRecord,
 )
+from fleet_manager.store.filters import next_page, order_filter, page_size, task_filter
 
 OPEN_ORDER_STATES = ("open", "in_progress")
 OPEN_TASK_STATES = ("queued", "assigned", "active")
@@ -85,24 +85,10 @@ class SqliteReads:
         return [rows.order_from_row(r, lines[r[1]]) for r in found]
 
     def list_orders(self, query: OrderQuery) -> tuple[list[OrderRecord], int | None]:
-        where, params = ["seq > ?"], [query.after_cursor]
-        if query.state:
-            where.append("state = ?")
-            params.append(query.state)
-        if query.source:
-            where.append("source = ?")
-            params.append(query.source)
-        if query.min_priority is not None:
-            where.append("priority >= ?")
-            params.append(query.min_priority)
-        if query.sku:
-            where.append("id IN (SELECT order_id FROM order_lines WHERE sku = ?)")
-            params.append(query.sku)
-        limit = max(1, min(query.limit, MAX_PAGE_SIZE))
-        found = self._orders_where(" AND ".join(where), params, limit + 1)
-        more = len(found) > limit
-        found = found[:limit]
-        return self._orders(found), (found[-1][0] if more else None)
+        where, params = order_filter(query, "?")
+        limit = page_size(query.limit)
+        found, cursor = next_page(self._orders_where(where, params, limit + 1), limit)
+        return self._orders(found), cursor
 
     def open_orders(self) -> list[OrderRecord]:
         marks = ",".join("?" * len(OPEN_ORDER_STATES))
@@ -144,24 +130,20 @@ class SqliteReads:
         after_cursor: int = 0,
         limit: int = 50,
     ) -> tuple[list[TaskRecord], int | None]:
-        where, params = ["seq > ?"], [after_cursor]
-        for column, value in (("state", state), ("kind", kind), ("order_id", order_id)):
-            if value is not None:
-                where.append(f"{column} = ?")
-                params.append(value)
-        limit = max(1, min(limit, MAX_PAGE_SIZE))
-        found = (
+        where, params = task_filter(
+            "?", state=state, kind=kind, order_id=order_id, after_cursor=after_cursor
+        )
+        limit = page_size(limit)
+        found, cursor = next_page(
             self._reader()
             .execute(
-                f"SELECT {rows.TASK_COLUMNS} FROM tasks WHERE {' AND '.join(where)}"
-                " ORDER BY seq LIMIT ?",
+                f"SELECT {rows.TASK_COLUMNS} FROM tasks WHERE {where} ORDER BY seq LIMIT ?",
                 (*params, limit + 1),
             )
-            .fetchall()
+            .fetchall(),
+            limit,
         )
-        more = len(found) > limit
-        found = found[:limit]
-        return self._tasks(found), (found[-1][0] if more else None)
+        return self._tasks(found), cursor
 
     def open_tasks(self) -> list[TaskRecord]:
         marks = ",".join("?" * len(OPEN_TASK_STATES))
