@@ -102,6 +102,20 @@ def test_orders_and_asrs_moves_complete_on_the_wall_clock(floor: PlantFloor) -> 
     assert "/api/v1/sim/robots/{robot_id}/fault" not in floor.get("/openapi.json")["paths"]
 
 
+def test_a_sort_task_with_a_barcode_runs_on_the_sorter_plc(floor: PlantFloor) -> None:
+    lanes = SITE.sorters["SRT1"].lanes
+    lane = next(ln for ln in lanes if ln.role == "order" and ln.id != lanes[0].id)
+    with floor.client("wms") as c:
+        r = c.post("/api/v1/tasks", json={"kind": "sort", "payload": {
+            "sorter_id": "SRT1", "lane_id": lane.id, "barcode": "WMSITEM0001"}})
+    assert r.status_code == 201, r.text
+    task = wait_until(lambda: (t := _state(floor, "tasks", r.json()["id"]))["state"]
+                      in ("done", "failed") and t, 120, "the sort task to end")
+    assert task["state"] == "done", task["history"]
+    landed = wait_until(lambda: _confirmed(floor).get("WMSITEM0001"), 30, "the PLC's record")
+    assert lanes[landed - 1].id == lane.id  # where the PLC itself put it
+
+
 def test_a_killed_vehicle_hands_its_task_to_another(floor: PlantFloor) -> None:
     order = _order(floor, POD_SKUS[3], "kill-vehicle")
 

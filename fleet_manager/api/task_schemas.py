@@ -58,6 +58,13 @@ class ConveyorTransferPayload(_Strict):
 class SortPayload(_Strict):
     sorter_id: SiteRef
     lane_id: SiteRef | None = Field(default=None, description="default: the sorter decides")
+    barcode: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9._-]{1,12}$",
+        description="the item (12 characters at most); with a sorter PLC the task runs on the "
+        "floor: the item is announced to the PLC and the task ends when it reaches a lane "
+        "(done in the lane asked for, failed elsewhere)",
+    )
 
 
 class _TaskBase(_Strict):

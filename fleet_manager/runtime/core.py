@@ -115,6 +115,10 @@ class Runtime:
         self.lane_control: LaneControl = SiteLanes(site, self.bus)
         # AS/RS, conveyor and sort tasks from the API; AMR tasks go to the simulation.
         self.timed = TimedTasks(site, self.bus)
+        # A device that runs tasks of a kind itself (the sorter PLC: sort tasks with a barcode)
+        # registers here; `runner(task)` answers whether it took the task, and reports its
+        # outcome with `timed.complete`.
+        self.task_runners: dict[TaskKind, Callable[[Task], bool]] = {}
         self._api_task_ids: set[str] = set()
         self.recorder = EventRecorder(self.bus, self._lookup_task, self._api_task_ids)
         self._inbox: queue.SimpleQueue[tuple[SimCall, _Pending | None]] = queue.SimpleQueue()
@@ -347,7 +351,10 @@ class Runtime:
                 if self.asrs is not None and task.kind in ASRS_KINDS:
                     self.asrs.submit(task, self.now_s)
                 elif task.kind in TIMED_KINDS:
-                    self.timed.submit(task, self.now_s)
+                    runner = self.task_runners.get(task.kind)
+                    # Its outcome comes back on this thread in a later tick, after the submit.
+                    external = runner is not None and runner(task)
+                    self.timed.submit(task, self.now_s, external=external)
                 else:
                     sim.submit_task(task)
             except ValueError as exc:

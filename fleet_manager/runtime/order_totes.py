@@ -55,6 +55,8 @@ class OrderTotes:
         self.induct_point = induct_point
         self.expected: dict[str, int] = {}  # order -> items planned, until all are in a lane
         self.labelled = 0
+        # barcode -> (sort task, lane asked for): WMS sort tasks the PLC runs
+        self.task_of: dict[str, tuple[str, str | None]] = {}
 
     def label(self, order_id: str, units: int, now_s: float) -> list[str]:
         """An order is complete at its station: barcode its items and send them on."""
@@ -68,7 +70,23 @@ class OrderTotes:
         loop.call_soon_threadsafe(self._plan, order_id, barcodes)
         return barcodes
 
+    def sort_task(self, task_id: str, barcode: str, lane_id: str | None) -> None:
+        """A WMS sort task for one item (control thread): plan it (to `lane_id` if given),
+        announce it; its sort event completes the task."""
+        loop = self.loop()
+        if loop is not None:
+            loop.call_soon_threadsafe(self._plan_task, task_id, barcode, lane_id)
+
     # ---- bridge loop ----------------------------------------------------------------------
+    def _plan_task(self, task_id: str, barcode: str, lane_id: str | None) -> None:
+        assigner: LaneAssigner | None = getattr(self.service(), "assigner", None)
+        if assigner is None:
+            return
+        if lane_id is not None:
+            assigner.order_lane[task_id] = lane_id  # the WMS chose the lane
+        self.task_of[barcode] = (task_id, lane_id)
+        self._plan(task_id, [barcode])
+
     def _plan(self, order_id: str, barcodes: list[str]) -> None:
         service = self.service()
         assigner: LaneAssigner | None = getattr(service, "assigner", None)
@@ -103,6 +121,14 @@ class OrderTotes:
         service = self.service()
         assigner: LaneAssigner | None = getattr(service, "assigner", None)
         barcode = str(event.data.get("barcode", ""))
+        sort_task = self.task_of.pop(barcode, None)
+        if sort_task is not None:  # a WMS sort task: its outcome is the task's
+            task_id, asked = sort_task
+            actual = event.data.get("actual")
+            ok = event.kind == "sorted" and asked in (None, actual)
+            self.report(Event("task", "device_outcome", 0.0, {
+                "task_id": task_id, "ok": ok,
+                "reason": f"item {barcode} {event.kind} to lane {actual}"}))
         order_id = assigner.plan.order_of(barcode) if assigner is not None else None
         if order_id is None or order_id not in self.expected:
             return

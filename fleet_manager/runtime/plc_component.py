@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
+from fleet_manager.domain import Task, TaskKind
 from fleet_manager.events import Event, EventBus
 from fleet_manager.runtime.order_totes import OrderTotes
 from fleet_manager.sortation import LaneAssigner, SortPlan
@@ -111,6 +112,7 @@ class PlcComponent:
         runtime.bus.subscribe(self._on_runtime_event)
         runtime.add_snapshot_part("conveyor_items", self.conveyor_items)
         runtime.add_tick_hook(self._tick)
+        runtime.task_runners[TaskKind.SORT] = self._run_sort_task
 
     def stop(self) -> None:
         loop, service = self._loop, self.service
@@ -153,6 +155,15 @@ class PlcComponent:
                 units = sum(line.quantity - line.open_quantity for line in order.lines)
                 self.totes.label(order.id, units, event.at_s)
 
+    def _run_sort_task(self, task: Task) -> bool:
+        """A WMS sort task with a barcode runs on this sorter (control thread)."""
+        p = task.payload
+        sorter = self.config.sorter if self.config else None
+        if not p.get("barcode") or sorter is None or p.get("sorter_id") != sorter.sorter.id:
+            return False  # nothing the PLC can track: the timed model runs it
+        self.totes.sort_task(task.id, str(p["barcode"]), p.get("lane_id"))
+        return True
+
     def _tick(self, now_s: float) -> None:
         """Re-publish what the bridge and the supervisor queued, on the control thread."""
         while True:
@@ -162,6 +173,9 @@ class PlcComponent:
                 return
             if event.topic == "alarm":
                 self._alarm(event, now_s)
+            elif event.topic == "task" and event.kind == "device_outcome":
+                data = event.data
+                self._runtime.timed.complete(data["task_id"], data["ok"], now_s, data["reason"])
             else:
                 self._runtime.bus.publish(Event(event.topic, event.kind, now_s, event.data))
 

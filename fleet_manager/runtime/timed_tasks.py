@@ -1,8 +1,9 @@
-"""Timed execution of conveyor and sort tasks (and AS/RS ones without a controller).
+"""Execution of conveyor and sort tasks (and AS/RS ones without a controller) in the runtime.
 
-Stand-in until the PLC bridge is wired into the runtime: each task runs queued -> assigned ->
-active -> done on its resource (crane, conveyor, sorter) for a time from the site's own geometry
-and the crane kinematics model. One job at a time per crane; conveyors and sorters carry many
+Each task runs queued -> assigned -> active -> done on its resource (crane, conveyor, sorter):
+for a time from the site's own geometry and the crane kinematics model, or, for a task a device
+carries out (`external=True`, e.g. a sort task the sorter PLC runs), until that device reports
+its outcome through `complete`. One job at a time per crane; conveyors and sorters carry many
 items at once. AS/RS tasks normally run on the real controller (runtime/asrs_component.py),
 which hands its conveyor transfers (I/O point -> station) to this class. Control thread only.
 """
@@ -49,9 +50,14 @@ class TimedTasks:
         self._runs: dict[str, _Run] = {}
         self._busy_cranes: set[str] = set()
 
-    def submit(self, task: Task, now_s: float, announce: bool = True) -> None:
-        """Queue `task`; announce=False when its creator already published its creation."""
+    def submit(
+        self, task: Task, now_s: float, announce: bool = True, external: bool = False
+    ) -> None:
+        """Queue `task`; announce=False when its creator already published its creation;
+        external=True: a device runs it and reports with `complete` (no modelled time)."""
         resource, duration_s = self._plan(task)
+        if external:
+            duration_s = float("inf")
         self.tasks[task.id] = task
         self._runs[task.id] = _Run(task, resource, duration_s)
         if announce:
@@ -64,6 +70,14 @@ class TimedTasks:
         if run.task.is_terminal:
             raise ValueError(f"task {task_id}: cannot cancel, it is already {run.task.state}")
         self._finish(run, TaskState.CANCELLED, now_s, "cancelled by request")
+
+    def complete(self, task_id: str, ok: bool, now_s: float, reason: str) -> None:
+        """A device's outcome of an external task (ignored once the task has ended, e.g. a
+        sort task cancelled while its item was already on the belt)."""
+        run = self._runs.get(task_id)
+        if run is None or run.task.is_terminal or run.task.state != TaskState.ACTIVE:
+            return
+        self._finish(run, TaskState.DONE if ok else TaskState.FAILED, now_s, reason)
 
     def tick(self, now_s: float) -> None:
         for run in list(self._runs.values()):
