@@ -60,6 +60,7 @@ def test_run_reports_figures_and_writes_a_valid_paths_file(tiny_map: Path, tmp_p
     assert res.returncode == 0, res.stderr
     summary = json.loads(res.stdout.strip().splitlines()[-1])
     (fig,) = summary["variants"]
+    assert summary["ratio_to_bound"] == fig["ratio"] and summary["conflicts"] == 0
     assert fig["conflicts"] == 0 and fig["tasks_completed"] > 0
     assert 0 < fig["ratio"] <= 1.2
     lines = out.read_text().splitlines()
@@ -82,3 +83,16 @@ def test_bad_input_exits_2_with_one_line(tiny_map: Path, tmp_path: Path) -> None
     assert res.returncode == 2 and "warp" in res.stderr
     res = run("--map", str(tiny_map), "--agents", "500", "--steps", "2")
     assert res.returncode == 2 and "500 agents" in res.stderr
+
+
+def test_variant_overrides_run_side_by_side(tiny_map: Path) -> None:
+    res = run(
+        "--map", str(tiny_map), "--agents", "6", "--steps", "30",
+        "--variants", "guided,aisles/against_cost=2", "--json",
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    summary = json.loads(res.stdout.strip().splitlines()[-1])
+    assert [v["variant"] for v in summary["variants"]] == ["guided", "aisles/against_cost=2"]
+    assert summary["variant"] == "aisles/against_cost=2" and summary["conflicts"] == 0
+    bad = run("--map", str(tiny_map), "--variants", "aisles/against_cost")
+    assert bad.returncode == 2 and "against_cost" in bad.stderr

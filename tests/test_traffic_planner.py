@@ -41,7 +41,7 @@ def run_until_all_at_goal(
     return paths
 
 
-@pytest.mark.parametrize("guidance", ["none", "crisscross"])
+@pytest.mark.parametrize("guidance", ["none", "crisscross", "aisles"])
 def test_corridor_followers_reach_goals(guidance: str) -> None:
     g = grid(["........"])
     starts = cells(g, (0, 0), (1, 0), (2, 0))
@@ -50,7 +50,7 @@ def test_corridor_followers_reach_goals(guidance: str) -> None:
     assert len(paths) - 1 == 5  # all three move every step: following is allowed
 
 
-@pytest.mark.parametrize("guidance", ["none", "crisscross"])
+@pytest.mark.parametrize("guidance", ["none", "crisscross", "aisles"])
 def test_swap_through_side_pocket(guidance: str) -> None:
     g = grid([".......", "###.###"])
     starts = cells(g, (0, 0), (6, 0))

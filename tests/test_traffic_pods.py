@@ -120,7 +120,7 @@ def through_pod_between_aisles() -> MotionGraph:
     return MotionGraph.from_grid(free)
 
 
-@pytest.mark.parametrize("guidance", ["none", "crisscross"])
+@pytest.mark.parametrize("guidance", ["none", "crisscross", "aisles"])
 def test_loaded_agent_detours_around_a_pod_on_its_shortest_way(guidance: str) -> None:
     g = through_pod_between_aisles()
     pods = cells(g, (2, 1))
@@ -171,7 +171,7 @@ def test_bad_mask_input_is_named() -> None:
     density=st.floats(0.0, 0.25),
     pod_share=st.floats(0.0, 0.4),
     agents=st.integers(1, 12),
-    guidance=st.sampled_from(["none", "crisscross"]),
+    guidance=st.sampled_from(["none", "crisscross", "aisles"]),
     pin_rate=st.floats(0.0, 0.2),
 )
 def test_random_fleets_with_pods_never_conflict(
