@@ -211,3 +211,13 @@ def test_warm_up_builds_tables_and_rejects_bad_goals() -> None:
     assert planner.warm_up(np.array([0])) == 0  # cached already
     with pytest.raises(PlanningError, match="node 12"):
         planner.warm_up(np.array([1, 12]))
+
+
+def test_warm_up_budget_keeps_goal_order_and_can_stop_early() -> None:
+    g = MotionGraph.from_grid(np.ones((4, 4), dtype=bool))
+    planner = make_planner(g, seed=0)
+    assert planner.warm_up(np.array([9, 3, 9]), budget_s=0.0) == 0  # no time: nothing built
+    assert planner.warm_up(np.array([9, 3, 9]), budget_s=60.0) == 2
+    assert planner.costs.table_cache.has(np.array([9, 3, 4])).tolist() == [True, True, False]
+    with pytest.raises(PlanningError, match="budget_s"):
+        planner.warm_up(np.array([1]), budget_s=-1.0)

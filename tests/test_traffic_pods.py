@@ -221,10 +221,12 @@ def test_simulator_drives_no_loaded_robot_under_a_pod(monkeypatch: pytest.Monkey
     original = PibtPlanner.step
     seen = {"loaded_steps": 0}
 
-    def spy(self, positions, goals, pinned=None, *, loaded=None, pod_cells=None):  # type: ignore[no-untyped-def]
+    def spy(self, positions, goals, pinned=None, *, loaded=None, pod_cells=None, trailing=None):  # type: ignore[no-untyped-def]
         assert loaded is not None and pod_cells is not None, "dispatcher must pass the masks"
         seen["loaded_steps"] += int(loaded.any() and pod_cells.any())
-        return original(self, positions, goals, pinned, loaded=loaded, pod_cells=pod_cells)
+        return original(
+            self, positions, goals, pinned, loaded=loaded, pod_cells=pod_cells, trailing=trailing
+        )
 
     monkeypatch.setattr(PibtPlanner, "step", spy)
     sim = Simulation(site, seed=1)
@@ -233,8 +235,8 @@ def test_simulator_drives_no_loaded_robot_under_a_pod(monkeypatch: pytest.Monkey
     assert sim.kpis()["conflicts"] == 0  # the oracle checked every move with the masks
 
     # Counter-check: a planner blind to pods does get caught by the dispatcher's oracle.
-    def blind(self, positions, goals, pinned=None, *, loaded=None, pod_cells=None):  # type: ignore[no-untyped-def]
-        return original(self, positions, goals, pinned)
+    def blind(self, positions, goals, pinned=None, *, loaded=None, pod_cells=None, trailing=None):  # type: ignore[no-untyped-def]
+        return original(self, positions, goals, pinned, trailing=trailing)
 
     monkeypatch.setattr(PibtPlanner, "step", blind)
     sim = Simulation(site, seed=1)

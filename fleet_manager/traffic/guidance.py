@@ -26,8 +26,8 @@ class GuidanceCosts:
     def __init__(
         self,
         graph: MotionGraph,
-        mode: str = "crisscross",
-        against_cost: int = 1,
+        mode: str = "aisles",
+        against_cost: int = 2,
         cache_tables: int | None = None,
     ) -> None:
         if int(against_cost) != against_cost or against_cost < 0:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import time
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -36,12 +37,13 @@ class LifelongPlanner(Protocol):
 
 
 class PibtPlanner:
-    """PIBT with dynamic priorities, crisscross guidance, livelock escape and pinned detours.
+    """PIBT with dynamic priorities, aisle-flow guidance, livelock escape and pinned detours.
 
     Options (keyword only; reasoning in docs/traffic.md):
-    - `guidance`: "crisscross" (default; costs favouring alternating one-way flows per row and
-      column, so head-on meetings in 1-wide aisles become rare) or "none" (hop counts).
-    - `against_cost`: extra whole hops per move against the preferred direction (default 1).
+    - `guidance`: "aisles" (default; costs favouring one-way flows alternating from aisle to
+      aisle, so head-on meetings in 1-wide aisles become rare), "crisscross" (the same with
+      directions by coordinate parity) or "none" (hop counts).
+    - `against_cost`: extra whole hops per move against the preferred direction (default 2).
     - `prefer_free`: among equal-cost moves take currently free cells first (default True).
     - `aside_weight`: extra cost (hops) for a pushed agent to run ahead of its pusher rather
       than step aside (default 0.6; grows by up to 2 while the pusher makes no progress).
@@ -58,8 +60,8 @@ class PibtPlanner:
         graph: MotionGraph,
         seed: int = 0,
         *,
-        guidance: str = "crisscross",
-        against_cost: int = 1,
+        guidance: str = "aisles",
+        against_cost: int = 2,
         prefer_free: bool = True,
         stuck_limit: int = 32,
         aside_weight: float = 0.6,
@@ -91,17 +93,31 @@ class PibtPlanner:
         self._last_goal = np.zeros(0, dtype=np.int64)
 
     # ---- public ------------------------------------------------------------------------------
-    def warm_up(self, goals: np.ndarray) -> int:
+    def warm_up(self, goals: np.ndarray, budget_s: float | None = None) -> int:
         """Build the cost tables for these goals ahead of the first tick (set-up time, e.g.
         while the fleet boots), so early steps need not steer by Manhattan distance.
-        Returns the number of tables built; goals beyond the cache capacity are skipped."""
-        goals = np.unique(np.asarray(goals, dtype=np.int64))
+        `budget_s`: stop after about this much wall time (goals in the order given, so list
+        the most urgent first); the rest arrive `tables_per_step` at a time. Returns the
+        number of tables built; goals beyond the cache capacity are skipped."""
+        goals = np.asarray(goals, dtype=np.int64)
         bad = goals[(goals < 0) | (goals >= self.graph.n)]
         if bad.size:
             raise PlanningError(f"warm-up goal {self.graph.describe(int(bad[0]))} is not a node")
+        if budget_s is not None and budget_s < 0:
+            raise PlanningError(f"warm-up budget_s must be >= 0, got {budget_s}")
+        _, first = np.unique(goals, return_index=True)
+        goals = goals[np.sort(first)]  # distinct, in the order given
         cache = self.costs.table_cache
         before = cache.computed
-        cache.ensure(goals[: cache.capacity])
+        goals = goals[: cache.capacity]
+        if budget_s is None:
+            cache.ensure(goals)
+            return cache.computed - before
+        deadline = time.perf_counter() + budget_s
+        for start in range(0, goals.size, 64):
+            if time.perf_counter() >= deadline:
+                break
+            cache.ensure(goals[start : start + 64])
         return cache.computed - before
 
     def step(
