@@ -150,3 +150,29 @@ def test_aisle_rule_alternates_evenly_spaced_aisles() -> None:
     ref = dijkstra(csr_matrix((w, (dst, src)), shape=(g.n, g.n)), indices=[0, g.n - 1])
     for row, goal in enumerate((0, g.n - 1)):
         assert np.array_equal(costs.lookup(np.full(g.n, goal), np.arange(g.n)), ref[row])
+
+
+def test_compiled_tables_match_the_scipy_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fleet_manager.traffic import dial
+    from fleet_manager.traffic.guidance import GuidanceCosts
+
+    if not dial.available():
+        pytest.skip("numba not installed")
+    rng = np.random.default_rng(3)
+    g = MotionGraph.from_grid(rng.random((11, 17)) < 0.7)
+    goals = np.array([0, 5, g.n // 2, g.n - 1])
+    nodes = np.tile(np.arange(g.n), (goals.size, 1))
+    for against_cost in (0, 1, 2, 5):
+        fast = GuidanceCosts(g, "aisles", against_cost)
+        assert fast.cache is not None and fast.cache._dial is not None
+        monkeypatch.setattr(dial, "available", lambda: False)
+        slow = GuidanceCosts(g, "aisles", against_cost)
+        monkeypatch.undo()
+        assert slow.cache is not None and slow.cache._dial is None
+        want = slow.lookup(goals, nodes)
+        assert np.array_equal(fast.lookup(goals, nodes), want)
+    # Plain hop counts (the graph's own cache) agree with scipy's BFS as well.
+    hops = MotionGraph.from_grid(rng.random((11, 17)) < 0.7)
+    assert hops.cache._dial is not None
+    ref = hops.cache._bfs(3)
+    assert np.array_equal(hops.cache.row(3), ref)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.sparse import csr_matrix
 
+from fleet_manager.traffic import dial
 from fleet_manager.traffic.distcache import DistanceCache
 from fleet_manager.traffic.graph import DEFAULT_CACHE_MIB, MotionGraph
 
@@ -44,8 +45,17 @@ class GuidanceCosts:
             src, dst = graph.edges()
             rule = crisscross_against if mode == "crisscross" else aisle_against
             against = rule(graph, src, dst)
+            cost = np.where(against, 1 + against_cost, 1)
+            # Compiled bucket search on the weighted graph where numba is there, else scipy's
+            # BFS on a graph whose costly edges are chains of unit edges.
+            weighted = dial.available() and 1 + against_cost <= dial.MAX_EDGE_COST
+            reverse = (
+                csr_matrix((cost.astype(np.int16), (dst, src)), shape=(graph.n, graph.n))
+                if weighted
+                else _chained_reverse(graph.n, src, dst, cost)
+            )
             self.cache = DistanceCache(
-                _chained_reverse(graph.n, src, dst, np.where(against, 1 + against_cost, 1)),
+                reverse,
                 graph.n,
                 dtype=np.uint16,
                 capacity=_default_tables(graph) if cache_tables is None else cache_tables,
