@@ -68,9 +68,15 @@ class PibtPlanner:
         cache_tables: int | None = None,
         detour_radius: int = 24,
         tables_per_step: int | None = None,
+        rollouts: int = 1,
+        distance_weight: float = -0.5,
+        rollout_jitter: float = 8.0,
         agent_ids: Sequence[str] | None = None,
     ) -> None:
         self.graph = graph
+        self.rollouts = int(rollouts)
+        self.distance_weight = float(distance_weight)
+        self.rollout_jitter = float(rollout_jitter)
         self.rng = np.random.default_rng(seed)
         self.prefer_free = prefer_free
         self.stuck_limit = int(stuck_limit)
@@ -91,6 +97,8 @@ class PibtPlanner:
         self._best = np.zeros(0)
         self._stuck = np.zeros(0, dtype=np.int64)
         self._last_goal = np.zeros(0, dtype=np.int64)
+        self._here = np.zeros(0)
+        self._at_goal = np.zeros(0, dtype=bool)
 
     # ---- public ------------------------------------------------------------------------------
     def warm_up(self, goals: np.ndarray, budget_s: float | None = None) -> int:
@@ -238,8 +246,30 @@ class PibtPlanner:
         aside = self.aside_weight + np.minimum(self._stuck, self.stuck_limit) * (
             2.0 / max(1, self.stuck_limit)
         )
-        order = np.argsort(-self._priority, kind="stable")
-        return pibt_step(self.graph.n, pos, pin, ranked, ranked_key, slab, slots, aside, order)
+        order = np.argsort(-self._urgency(), kind="stable")
+        nxt = pibt_step(self.graph.n, pos, pin, ranked, ranked_key, slab, slots, aside, order)
+        if self.rollouts <= 1:
+            return nxt
+        # Spend spare step time on a few more passes with jittered priorities; keep the one
+        # whose chosen moves have the least total cost to go (most progress this step).
+        best, best_cost = nxt, _chosen_cost(nxt, ranked, ranked_key)
+        for _ in range(self.rollouts - 1):
+            jitter = self.rng.random(pos.size) * self.rollout_jitter
+            order = np.argsort(-(self._urgency() + jitter), kind="stable")
+            nxt = pibt_step(self.graph.n, pos, pin, ranked, ranked_key, slab, slots, aside, order)
+            cost = _chosen_cost(nxt, ranked, ranked_key)
+            if cost < best_cost:
+                best, best_cost = nxt, cost
+        return best
+
+    def _urgency(self) -> np.ndarray:
+        """Service order key: priority (time away from the goal), plus `distance_weight` per
+        hop of cost to go (negative: agents about to arrive go first). Agents already at their
+        goal count as furthest away, so they stay last and get pushed aside, as before."""
+        to_go = self._here
+        if self.distance_weight < 0 and self._at_goal.any():
+            to_go = np.where(self._at_goal, to_go.max() + 1.0, to_go)
+        return self._priority + self.distance_weight * to_go
 
     def _update_priorities(self, pos: np.ndarray, goal: np.ndarray, here: np.ndarray) -> None:
         n_agents = pos.size
@@ -267,9 +297,14 @@ class PibtPlanner:
         # random tie-breaker. Agents blocking each other got stuck together, so their relative
         # order is re-drawn (a plain reset would keep the old order) and the loser yields.
         stuck = np.nonzero(self._stuck > self.stuck_limit)[0]
+        self._here = here
+        self._at_goal = at_goal
         if stuck.size:
             self._stuck[stuck] = 0
-            self._priority[stuck] = self.rng.random(stuck.size)
+            # Spread the redraw over the distance term too, so two stuck agents' order is a
+            # coin flip whatever their distances to go.
+            spread = 2.0 * (1.0 + abs(self.distance_weight) * np.minimum(here[stuck], 1e6))
+            self._priority[stuck] = self.rng.random(stuck.size) * spread
 
     def _check(
         self, positions: np.ndarray, goals: np.ndarray, pinned: np.ndarray | None
@@ -336,6 +371,14 @@ class PibtPlanner:
         if self.agent_ids is not None and i < len(self.agent_ids):
             return f"robot {self.agent_ids[i]!r} (index {i})"
         return f"robot {i}"
+
+
+def _chosen_cost(nxt: np.ndarray, ranked: np.ndarray, ranked_key: np.ndarray) -> float:
+    """Total ranking cost of the moves chosen (every agent's choice is one of its ranked
+    moves, waiting included)."""
+    col = np.argmax(ranked == nxt[:, None], axis=1)
+    chosen = ranked_key[np.arange(nxt.size), col]
+    return float(np.sum(np.where(np.isfinite(chosen), chosen, 0.0)))
 
 
 def make_planner(graph: MotionGraph, seed: int = 0, **options: Any) -> PibtPlanner:
