@@ -199,7 +199,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--agents", type=int, default=100)
     ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--variants", default="pibt,guided,aisles+", help=f"comma list of {list(VARIANTS)}")
+    ap.add_argument(
+        "--variants", default="pibt,guided,aisles+", help=f"comma list of {list(VARIANTS)}"
+    )
     ap.add_argument("--json", action="store_true")
     ap.add_argument(
         "--paths-out", help="write paths (JSON lines); one variant: FILE, else FILE.VARIANT"

@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import importlib.util
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
 import numpy as np
 from scipy.sparse import csr_matrix
-
-try:  # numba is a pinned dependency; without it the scipy path in distcache.py is used.
-    from numba import njit
-except ImportError:  # pragma: no cover - exercised only on installs without numba
-    njit = None
 
 MAX_EDGE_COST = 64  # the bucket ring holds max cost + 1 buckets
 
 
 def available() -> bool:
-    """True when the compiled kernel can be used."""
-    return njit is not None
+    """True when the compiled kernel can be used (numba is a pinned dependency; without it
+    the scipy path in distcache.py is used)."""
+    return importlib.util.find_spec("numba") is not None
+
+
+@cache
+def _kernel() -> Callable[..., Any]:
+    """The compiled search; numba is imported on first use only (it takes a second or two),
+    and the machine code is cached next to this file after the first compile."""
+    from numba import njit
+
+    return njit(cache=True, nogil=True)(_dial)
 
 
 def _dial(
@@ -80,15 +90,12 @@ def _dial(
             out[v] = dist[v]
 
 
-_dial_jit = njit(cache=True, nogil=True)(_dial) if njit is not None else None
-
-
 class DialSearch:
     """Fills distance-to-goal rows on a weighted graph given as its reversed CSR (row g lists
     the nodes that reach g directly, with the edge costs as data)."""
 
     def __init__(self, reverse: csr_matrix) -> None:
-        if _dial_jit is None:
+        if not available():
             raise RuntimeError("numba is not installed")
         rev = reverse.tocsr()
         self.indptr = rev.indptr.astype(np.int64)
@@ -101,4 +108,4 @@ class DialSearch:
     def fill(self, goal: int, out: np.ndarray) -> None:
         """Write goal's table into `out` (one slab row, unsigned integer dtype)."""
         sentinel = int(np.iinfo(out.dtype).max)
-        _dial_jit(self.indptr, self.indices, self.cost, goal, self.max_cost, sentinel, out)
+        _kernel()(self.indptr, self.indices, self.cost, goal, self.max_cost, sentinel, out)
