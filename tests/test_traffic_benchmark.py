@@ -60,6 +60,7 @@ def test_run_reports_figures_and_writes_a_valid_paths_file(tiny_map: Path, tmp_p
     assert res.returncode == 0, res.stderr
     summary = json.loads(res.stdout.strip().splitlines()[-1])
     (fig,) = summary["variants"]
+    assert summary["ratio_to_bound"] == fig["ratio"] and summary["conflicts"] == 0
     assert fig["conflicts"] == 0 and fig["tasks_completed"] > 0
     assert 0 < fig["ratio"] <= 1.2
     lines = out.read_text().splitlines()
@@ -82,3 +83,41 @@ def test_bad_input_exits_2_with_one_line(tiny_map: Path, tmp_path: Path) -> None
     assert res.returncode == 2 and "warp" in res.stderr
     res = run("--map", str(tiny_map), "--agents", "500", "--steps", "2")
     assert res.returncode == 2 and "500 agents" in res.stderr
+
+
+def test_variant_overrides_run_side_by_side(tiny_map: Path) -> None:
+    res = run(
+        "--map", str(tiny_map), "--agents", "6", "--steps", "30",
+        "--variants", "guided,aisles/against_cost=2", "--json",
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    summary = json.loads(res.stdout.strip().splitlines()[-1])
+    assert [v["variant"] for v in summary["variants"]] == ["guided", "aisles/against_cost=2"]
+    assert summary["variant"] == "aisles/against_cost=2" and summary["conflicts"] == 0
+    bad = run("--map", str(tiny_map), "--variants", "aisles/against_cost")
+    assert bad.returncode == 2 and "against_cost" in bad.stderr
+
+
+def test_chunked_validation_counts_each_conflict_once() -> None:
+    import importlib.util
+
+    import numpy as np
+
+    from fleet_manager.traffic.graph import MotionGraph
+    from fleet_manager.traffic.validate import validate_paths
+
+    spec = importlib.util.spec_from_file_location("mapf_throughput", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    g = MotionGraph.from_grid(np.ones((1, 6), dtype=bool))  # a corridor 0..5
+    paths = np.tile(np.array([0, 3]), (13, 1))
+    paths[4] = [1, 1]  # vertex conflict on row 4 = a shared boundary row for rows=4
+    paths[9] = [1, 2]
+    paths[10] = [2, 1]  # swap between rows 9 and 10
+    paths[12] = [5, 3]  # jump 0 -> 5: illegal move
+    want = sorted((c.kind, tuple(c.nodes)) for c in validate_paths(g, paths))
+    assert {"vertex", "swap", "edge"} <= {k for k, _ in want}
+    for rows in (1, 2, 4, 5, 100):
+        got = sorted((c.kind, tuple(c.nodes)) for c in bench.validate_in_chunks(g, paths, rows))
+        assert got == want, rows

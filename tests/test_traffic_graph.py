@@ -111,3 +111,68 @@ def test_crisscross_direction_rule() -> None:
     # Row 0 runs east, row 1 west; column 0 runs south, column 1 north.
     expected = [False, True, True, False, False, True, True, False]
     assert crisscross_against(g, src, dst).tolist() == expected
+
+
+def test_lane_parity_alternates_by_aisle_rank() -> None:
+    from fleet_manager.traffic.guidance import lane_parity
+
+    # Aisles (busy lines) at 0, 4 and 8: every 4th line, so coordinate parity would agree.
+    count = np.array([10, 1, 1, 1, 10, 1, 1, 1, 10])
+    parity = lane_parity(count)
+    assert parity[[0, 4, 8]].tolist() == [0, 1, 0]
+    # Lines after an aisle keep alternating from it.
+    assert parity[[1, 2, 3, 5]].tolist() == [1, 0, 1, 0]
+
+
+def test_aisle_rule_alternates_evenly_spaced_aisles() -> None:
+    from fleet_manager.traffic.guidance import GuidanceCosts, aisle_against, crisscross_against
+
+    # Vertical aisles at x = 1, 5, 9 (every 4 columns) between shelf blocks, open rows 0 and 6.
+    free = np.ones((7, 11), dtype=bool)
+    for x0 in (2, 6):
+        free[1:6, x0 : x0 + 3] = False
+    free[1:6, 0] = False
+    free[1:6, 10] = False
+    g = MotionGraph.from_grid(free)
+    src, dst = g.edges()
+    south = (g.coords[dst, 1] - g.coords[src, 1] == 1) & (g.coords[src, 1] == 3)
+    aisle_x = g.coords[src[south], 0]
+    assert aisle_x.tolist() == [1, 5, 9]
+    # Coordinate parity sends every aisle the same way; aisle rank alternates them.
+    assert len(set(crisscross_against(g, src[south], dst[south]).tolist())) == 1
+    assert aisle_against(g, src[south], dst[south]).tolist() == [False, True, False]
+    # The tables are the weighted shortest paths under that rule.
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import dijkstra
+
+    costs = GuidanceCosts(g, "aisles", 1)
+    w = np.where(aisle_against(g, src, dst), 2, 1).astype(float)
+    ref = dijkstra(csr_matrix((w, (dst, src)), shape=(g.n, g.n)), indices=[0, g.n - 1])
+    for row, goal in enumerate((0, g.n - 1)):
+        assert np.array_equal(costs.lookup(np.full(g.n, goal), np.arange(g.n)), ref[row])
+
+
+def test_compiled_tables_match_the_scipy_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fleet_manager.traffic import dial
+    from fleet_manager.traffic.guidance import GuidanceCosts
+
+    if not dial.available():
+        pytest.skip("numba not installed")
+    rng = np.random.default_rng(3)
+    g = MotionGraph.from_grid(rng.random((11, 17)) < 0.7)
+    goals = np.array([0, 5, g.n // 2, g.n - 1])
+    nodes = np.tile(np.arange(g.n), (goals.size, 1))
+    for against_cost in (0, 1, 2, 5):
+        fast = GuidanceCosts(g, "aisles", against_cost)
+        assert fast.cache is not None and fast.cache._dial is not None
+        monkeypatch.setattr(dial, "available", lambda: False)
+        slow = GuidanceCosts(g, "aisles", against_cost)
+        monkeypatch.undo()
+        assert slow.cache is not None and slow.cache._dial is None
+        want = slow.lookup(goals, nodes)
+        assert np.array_equal(fast.lookup(goals, nodes), want)
+    # Plain hop counts (the graph's own cache) agree with scipy's BFS as well.
+    hops = MotionGraph.from_grid(rng.random((11, 17)) < 0.7)
+    assert hops.cache._dial is not None
+    ref = hops.cache._bfs(3)
+    assert np.array_equal(hops.cache.row(3), ref)

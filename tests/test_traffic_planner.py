@@ -41,7 +41,7 @@ def run_until_all_at_goal(
     return paths
 
 
-@pytest.mark.parametrize("guidance", ["none", "crisscross"])
+@pytest.mark.parametrize("guidance", ["none", "crisscross", "aisles"])
 def test_corridor_followers_reach_goals(guidance: str) -> None:
     g = grid(["........"])
     starts = cells(g, (0, 0), (1, 0), (2, 0))
@@ -50,7 +50,7 @@ def test_corridor_followers_reach_goals(guidance: str) -> None:
     assert len(paths) - 1 == 5  # all three move every step: following is allowed
 
 
-@pytest.mark.parametrize("guidance", ["none", "crisscross"])
+@pytest.mark.parametrize("guidance", ["none", "crisscross", "aisles"])
 def test_swap_through_side_pocket(guidance: str) -> None:
     g = grid([".......", "###.###"])
     starts = cells(g, (0, 0), (6, 0))
@@ -211,3 +211,32 @@ def test_warm_up_builds_tables_and_rejects_bad_goals() -> None:
     assert planner.warm_up(np.array([0])) == 0  # cached already
     with pytest.raises(PlanningError, match="node 12"):
         planner.warm_up(np.array([1, 12]))
+
+
+def test_warm_up_budget_keeps_goal_order_and_can_stop_early() -> None:
+    g = MotionGraph.from_grid(np.ones((4, 4), dtype=bool))
+    planner = make_planner(g, seed=0)
+    assert planner.warm_up(np.array([9, 3, 9]), budget_s=0.0) == 0  # no time: nothing built
+    assert planner.warm_up(np.array([9, 3, 9]), budget_s=60.0) == 2
+    assert planner.costs.table_cache.has(np.array([9, 3, 4])).tolist() == [True, True, False]
+    with pytest.raises(PlanningError, match="budget_s"):
+        planner.warm_up(np.array([1]), budget_s=-1.0)
+
+
+def test_idle_agent_yields_to_an_arriving_one_with_closest_first() -> None:
+    # Corridor 0..4 with a pocket below node 2: agent 0 idles on node 2 (no errand), agent 1
+    # drives from 0 to 4. Serving the closest first must not let the idle agent hold its
+    # node: it stays last in the order and is pushed into the pocket.
+    free = np.zeros((2, 5), dtype=bool)
+    free[0] = True
+    free[1, 2] = True
+    g = MotionGraph.from_grid(free)
+    for weight in (0.0, -0.5, -5.0):
+        planner = make_planner(g, seed=0, distance_weight=weight)
+        pos, goals = np.array([2, 0]), np.array([-1, 4])
+        paths = [pos.copy()]
+        for _ in range(6):
+            pos = planner.step(pos, goals)
+            paths.append(pos.copy())
+        assert pos[1] == 4, weight
+        assert validate_paths(g, np.array(paths)) == []

@@ -120,7 +120,7 @@ def through_pod_between_aisles() -> MotionGraph:
     return MotionGraph.from_grid(free)
 
 
-@pytest.mark.parametrize("guidance", ["none", "crisscross"])
+@pytest.mark.parametrize("guidance", ["none", "crisscross", "aisles"])
 def test_loaded_agent_detours_around_a_pod_on_its_shortest_way(guidance: str) -> None:
     g = through_pod_between_aisles()
     pods = cells(g, (2, 1))
@@ -171,7 +171,7 @@ def test_bad_mask_input_is_named() -> None:
     density=st.floats(0.0, 0.25),
     pod_share=st.floats(0.0, 0.4),
     agents=st.integers(1, 12),
-    guidance=st.sampled_from(["none", "crisscross"]),
+    guidance=st.sampled_from(["none", "crisscross", "aisles"]),
     pin_rate=st.floats(0.0, 0.2),
 )
 def test_random_fleets_with_pods_never_conflict(
@@ -224,8 +224,9 @@ def test_simulator_drives_no_loaded_robot_under_a_pod(monkeypatch: pytest.Monkey
     def spy(self, positions, goals, pinned=None, *, loaded=None, pod_cells=None, trailing=None):  # type: ignore[no-untyped-def]
         assert loaded is not None and pod_cells is not None, "dispatcher must pass the masks"
         seen["loaded_steps"] += int(loaded.any() and pod_cells.any())
-        return original(self, positions, goals, pinned, loaded=loaded, pod_cells=pod_cells,
-                        trailing=trailing)
+        return original(
+            self, positions, goals, pinned, loaded=loaded, pod_cells=pod_cells, trailing=trailing
+        )
 
     monkeypatch.setattr(PibtPlanner, "step", spy)
     sim = Simulation(site, seed=1)
@@ -235,7 +236,7 @@ def test_simulator_drives_no_loaded_robot_under_a_pod(monkeypatch: pytest.Monkey
 
     # Counter-check: a planner blind to pods does get caught by the dispatcher's oracle.
     def blind(self, positions, goals, pinned=None, *, loaded=None, pod_cells=None, trailing=None):  # type: ignore[no-untyped-def]
-        return original(self, positions, goals, pinned)
+        return original(self, positions, goals, pinned, trailing=trailing)
 
     monkeypatch.setattr(PibtPlanner, "step", blind)
     sim = Simulation(site, seed=1)

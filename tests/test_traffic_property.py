@@ -32,7 +32,7 @@ def largest_component(g: MotionGraph) -> np.ndarray:
     w=st.integers(3, 12),
     density=st.floats(0.0, 0.3),
     agents=st.integers(1, 12),
-    guidance=st.sampled_from(["none", "crisscross"]),
+    guidance=st.sampled_from(["none", "crisscross", "aisles"]),
     pin_rate=st.floats(0.0, 0.2),
 )
 def test_every_step_is_conflict_free(seed, h, w, density, agents, guidance, pin_rate) -> None:

@@ -6,6 +6,8 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import breadth_first_order
 
+from fleet_manager.traffic import dial
+
 
 class DistanceCache:
     """dist[goal][v] for goals on demand; at most `capacity` tables resident (LRU eviction).
@@ -16,6 +18,8 @@ class DistanceCache:
     first `n` entries are stored. scipy's C BFS plus a level split is about twice as fast as
     its Dijkstra. Rows are stored in `dtype` (uint16 keeps a 38k-node table at 77 kB); finite
     costs that do not fit saturate at max-1; the dtype's maximum means "unreachable".
+    With numba (`dial.py`) and no chain nodes (`reverse` is n x n with the integer edge costs
+    as data), tables come from a compiled bucket search instead, several times faster.
     """
 
     def __init__(self, reverse: csr_matrix, n: int, *, dtype: type, capacity: int) -> None:
@@ -33,6 +37,8 @@ class DistanceCache:
         self._last_used = np.ones(self.capacity, dtype=np.int64)
         self._clock = 1
         self.computed = 0  # tables built so far (cache misses)
+        square = self.reverse.shape[0] == self.n
+        self._dial = dial.DialSearch(self.reverse) if square and dial.available() else None
 
     def ensure(self, goals: np.ndarray) -> np.ndarray:
         """Cache a table for each goal (at most `capacity` distinct); return their slots."""
@@ -94,7 +100,10 @@ class DistanceCache:
 
     def _fill(self, slots: np.ndarray, goals: np.ndarray) -> None:
         for slot, goal in zip(slots.tolist(), goals.tolist(), strict=True):
-            self._slab[slot] = self._bfs(goal)
+            if self._dial is not None:
+                self._dial.fill(goal, self._slab[slot])
+            else:
+                self._slab[slot] = self._bfs(goal)
         self.computed += int(goals.size)
 
     def _bfs(self, goal: int) -> np.ndarray:

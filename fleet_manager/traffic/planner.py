@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import time
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -36,12 +37,13 @@ class LifelongPlanner(Protocol):
 
 
 class PibtPlanner:
-    """PIBT with dynamic priorities, crisscross guidance, livelock escape and pinned detours.
+    """PIBT with dynamic priorities, aisle-flow guidance, livelock escape and pinned detours.
 
     Options (keyword only; reasoning in docs/traffic.md):
-    - `guidance`: "crisscross" (default; costs favouring alternating one-way flows per row and
-      column, so head-on meetings in 1-wide aisles become rare) or "none" (hop counts).
-    - `against_cost`: extra whole hops per move against the preferred direction (default 1).
+    - `guidance`: "aisles" (default; costs favouring one-way flows alternating from aisle to
+      aisle, so head-on meetings in 1-wide aisles become rare), "crisscross" (the same with
+      directions by coordinate parity) or "none" (hop counts).
+    - `against_cost`: extra whole hops per move against the preferred direction (default 2).
     - `prefer_free`: among equal-cost moves take currently free cells first (default True).
     - `aside_weight`: extra cost (hops) for a pushed agent to run ahead of its pusher rather
       than step aside (default 0.6; grows by up to 2 while the pusher makes no progress).
@@ -58,17 +60,23 @@ class PibtPlanner:
         graph: MotionGraph,
         seed: int = 0,
         *,
-        guidance: str = "crisscross",
-        against_cost: int = 1,
+        guidance: str = "aisles",
+        against_cost: int = 2,
         prefer_free: bool = True,
         stuck_limit: int = 32,
         aside_weight: float = 0.6,
         cache_tables: int | None = None,
         detour_radius: int = 24,
         tables_per_step: int | None = None,
+        rollouts: int = 1,
+        distance_weight: float = -0.5,
+        rollout_jitter: float = 8.0,
         agent_ids: Sequence[str] | None = None,
     ) -> None:
         self.graph = graph
+        self.rollouts = int(rollouts)
+        self.distance_weight = float(distance_weight)
+        self.rollout_jitter = float(rollout_jitter)
         self.rng = np.random.default_rng(seed)
         self.prefer_free = prefer_free
         self.stuck_limit = int(stuck_limit)
@@ -89,19 +97,35 @@ class PibtPlanner:
         self._best = np.zeros(0)
         self._stuck = np.zeros(0, dtype=np.int64)
         self._last_goal = np.zeros(0, dtype=np.int64)
+        self._here = np.zeros(0)
+        self._at_goal = np.zeros(0, dtype=bool)
 
     # ---- public ------------------------------------------------------------------------------
-    def warm_up(self, goals: np.ndarray) -> int:
+    def warm_up(self, goals: np.ndarray, budget_s: float | None = None) -> int:
         """Build the cost tables for these goals ahead of the first tick (set-up time, e.g.
         while the fleet boots), so early steps need not steer by Manhattan distance.
-        Returns the number of tables built; goals beyond the cache capacity are skipped."""
-        goals = np.unique(np.asarray(goals, dtype=np.int64))
+        `budget_s`: stop after about this much wall time (goals in the order given, so list
+        the most urgent first); the rest arrive `tables_per_step` at a time. Returns the
+        number of tables built; goals beyond the cache capacity are skipped."""
+        goals = np.asarray(goals, dtype=np.int64)
         bad = goals[(goals < 0) | (goals >= self.graph.n)]
         if bad.size:
             raise PlanningError(f"warm-up goal {self.graph.describe(int(bad[0]))} is not a node")
+        if budget_s is not None and budget_s < 0:
+            raise PlanningError(f"warm-up budget_s must be >= 0, got {budget_s}")
+        _, first = np.unique(goals, return_index=True)
+        goals = goals[np.sort(first)]  # distinct, in the order given
         cache = self.costs.table_cache
         before = cache.computed
-        cache.ensure(goals[: cache.capacity])
+        goals = goals[: cache.capacity]
+        if budget_s is None:
+            cache.ensure(goals)
+            return cache.computed - before
+        deadline = time.perf_counter() + budget_s
+        for start in range(0, goals.size, 64):
+            if time.perf_counter() >= deadline:
+                break
+            cache.ensure(goals[start : start + 64])
         return cache.computed - before
 
     def step(
@@ -222,8 +246,30 @@ class PibtPlanner:
         aside = self.aside_weight + np.minimum(self._stuck, self.stuck_limit) * (
             2.0 / max(1, self.stuck_limit)
         )
-        order = np.argsort(-self._priority, kind="stable")
-        return pibt_step(self.graph.n, pos, pin, ranked, ranked_key, slab, slots, aside, order)
+        order = np.argsort(-self._urgency(), kind="stable")
+        nxt = pibt_step(self.graph.n, pos, pin, ranked, ranked_key, slab, slots, aside, order)
+        if self.rollouts <= 1:
+            return nxt
+        # Spend spare step time on a few more passes with jittered priorities; keep the one
+        # whose chosen moves have the least total cost to go (most progress this step).
+        best, best_cost = nxt, _chosen_cost(nxt, ranked, ranked_key)
+        for _ in range(self.rollouts - 1):
+            jitter = self.rng.random(pos.size) * self.rollout_jitter
+            order = np.argsort(-(self._urgency() + jitter), kind="stable")
+            nxt = pibt_step(self.graph.n, pos, pin, ranked, ranked_key, slab, slots, aside, order)
+            cost = _chosen_cost(nxt, ranked, ranked_key)
+            if cost < best_cost:
+                best, best_cost = nxt, cost
+        return best
+
+    def _urgency(self) -> np.ndarray:
+        """Service order key: priority (time away from the goal), plus `distance_weight` per
+        hop of cost to go (negative: agents about to arrive go first). Agents already at their
+        goal count as furthest away, so they stay last and get pushed aside, as before."""
+        to_go = self._here
+        if self.distance_weight < 0 and self._at_goal.any():
+            to_go = np.where(self._at_goal, to_go.max() + 1.0, to_go)
+        return self._priority + self.distance_weight * to_go
 
     def _update_priorities(self, pos: np.ndarray, goal: np.ndarray, here: np.ndarray) -> None:
         n_agents = pos.size
@@ -251,9 +297,14 @@ class PibtPlanner:
         # random tie-breaker. Agents blocking each other got stuck together, so their relative
         # order is re-drawn (a plain reset would keep the old order) and the loser yields.
         stuck = np.nonzero(self._stuck > self.stuck_limit)[0]
+        self._here = here
+        self._at_goal = at_goal
         if stuck.size:
             self._stuck[stuck] = 0
-            self._priority[stuck] = self.rng.random(stuck.size)
+            # Spread the redraw over the distance term too, so two stuck agents' order is a
+            # coin flip whatever their distances to go.
+            spread = 2.0 * (1.0 + abs(self.distance_weight) * np.minimum(here[stuck], 1e6))
+            self._priority[stuck] = self.rng.random(stuck.size) * spread
 
     def _check(
         self, positions: np.ndarray, goals: np.ndarray, pinned: np.ndarray | None
@@ -320,6 +371,14 @@ class PibtPlanner:
         if self.agent_ids is not None and i < len(self.agent_ids):
             return f"robot {self.agent_ids[i]!r} (index {i})"
         return f"robot {i}"
+
+
+def _chosen_cost(nxt: np.ndarray, ranked: np.ndarray, ranked_key: np.ndarray) -> float:
+    """Total ranking cost of the moves chosen (every agent's choice is one of its ranked
+    moves, waiting included)."""
+    col = np.argmax(ranked == nxt[:, None], axis=1)
+    chosen = ranked_key[np.arange(nxt.size), col]
+    return float(np.sum(np.where(np.isfinite(chosen), chosen, 0.0)))
 
 
 def make_planner(graph: MotionGraph, seed: int = 0, **options: Any) -> PibtPlanner:
