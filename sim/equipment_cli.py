@@ -139,6 +139,7 @@ def plan_simulators(plant: Plant, args: argparse.Namespace, workdir: Path) -> li
                 "--start", str(node), "--serial", serial,
                 "--time-scale", str(args.time_scale),
                 "--state-interval-s", str(args.state_interval_s),
+                "--version", "3.0" if fleet.version.startswith("3") else "2.1",
             ], restart=False))
     return sims
 
