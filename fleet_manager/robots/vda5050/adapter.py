@@ -163,6 +163,10 @@ class Vda5050RobotAdapter:
     def request_factsheet(self) -> None:
         self._instant("factsheetRequest", track=False)
 
+    def request_state(self) -> None:
+        """Ask for a state now (`stateRequest`), e.g. from a technician's refresh."""
+        self._instant("stateRequest", track=False)
+
     def init_position(self, node: NodeId, heading_deg: float = 0.0) -> None:
         params = m.init_position_params(node, vda_xy(self.site, node), math.radians(heading_deg))
         self._instant("initPosition", params, track=False)
