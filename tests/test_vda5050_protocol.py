@@ -334,3 +334,23 @@ def test_a_silent_vehicle_is_treated_as_lost_until_it_reports_again(site: Site) 
     vehicle.publish_state()
     link.master.pump()
     assert adapter.online and adapter.connection == "ONLINE"
+
+
+@pytest.mark.parametrize("version", ["2.1", "3.0"])
+def test_the_factsheet_sets_the_robots_speed(link: Loopback, version: str) -> None:
+    """A slower vehicle says so in its factsheet: its model and its orders' maxSpeed follow it."""
+    import dataclasses
+
+    adapter, vehicle = link.add("SLOW-1", 0, version)
+    site_speed = adapter.site.robot_model.speed_mps
+    assert adapter.factsheet is not None  # asked for on first contact
+    assert adapter.model.speed_mps == site_speed
+    vehicle.model = dataclasses.replace(vehicle.model, speed_mps=site_speed / 3)
+    adapter.request_factsheet()
+    link.master.pump()
+    assert adapter.model.speed_mps == pytest.approx(site_speed / 3)
+    assert adapter.footprint_m == (1.0, 0.8) and adapter.max_load_kg == 500.0
+    adapter.move_to(1)
+    link.run(adapter)
+    speed_key = "maximumSpeed" if version == "3.0" else "maxSpeed"
+    assert [e[speed_key] for e in orders(link)[-1]["edges"]] == [pytest.approx(site_speed / 3)]

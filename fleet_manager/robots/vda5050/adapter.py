@@ -10,6 +10,7 @@ to `send` (the master stamps headers, validates and publishes).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -20,7 +21,7 @@ from fleet_manager.robots.adapter import CommandRejected, RobotStatus
 from fleet_manager.robots.vda5050 import messages as m
 from fleet_manager.robots.vda5050.order_tracker import OrderTracker
 from fleet_manager.robots.vda5050.topics import VehicleAddress
-from fleet_manager.site.model import Site
+from fleet_manager.site.model import RobotModel, Site
 
 Send = Callable[[VehicleAddress, str, m.Message], None]  # (vehicle, subtopic, body)
 Alarm = Callable[[str, str, str], None]  # (code, field, message) about this robot
@@ -52,6 +53,10 @@ class Vda5050RobotAdapter:
         self.state: m.Message | None = None  # last state received (kept while offline)
         self._fresh = False  # a state arrived since the last (re)connection
         self.factsheet: m.Message | None = None
+        self.model: RobotModel = site.robot_model  # the factsheet's speeds replace the site's
+        self.footprint_m: tuple[float, float] | None = None  # (length, width) from the factsheet
+        self.max_load_kg: float | None = None
+        self._factsheet_asked = False
         self._target: tuple[str, int, int, int] | None = None  # (orderId, updateId, node, seq)
         self._pending_actions: dict[str, str] = {}  # actionId -> actionType awaiting FINISHED
         self._pod: PodId | None = None
@@ -198,7 +203,23 @@ class Vda5050RobotAdapter:
         self._init_sent = False
 
     def on_factsheet(self, msg: m.Message) -> None:
+        """The vehicle's own figures drive its model: top speed (order edges' maxSpeed and the
+        planner's speed for this robot), acceleration, footprint and load limit."""
         self.factsheet = msg
+        phys = msg.get("physicalParameters", {})
+        speed = float(phys.get("speedMax", 0.0))
+        accel = float(phys.get("accelerationMax", 0.0))
+        self.model = dataclasses.replace(
+            self.site.robot_model,
+            speed_mps=speed if speed > 0 else self.site.robot_model.speed_mps,
+            accel_mps2=accel if accel > 0 else self.site.robot_model.accel_mps2,
+        )
+        self.tracker.max_speed_mps = self.model.speed_mps
+        if phys.get("length") and phys.get("width"):
+            self.footprint_m = (float(phys["length"]), float(phys["width"]))
+        spec = msg.get("typeSpecification", {})
+        mass = spec.get("maxLoadMass", spec.get("maximumLoadMass"))
+        self.max_load_kg = float(mass) if mass is not None else None
 
     def on_state(self, msg: m.Message) -> None:
         self.messages_in += 1
@@ -212,6 +233,9 @@ class Vda5050RobotAdapter:
             if self.node is not None and not self._init_sent:
                 self.init_position(self.node)
             return
+        if self.factsheet is None and not self._factsheet_asked:
+            self._factsheet_asked = True  # once per adapter: the model follows the vehicle
+            self.request_factsheet()
         last = m.parse_node_id(msg.get("lastNodeId", ""))
         if self.node is None and last is not None:
             self.node = last  # first contact: adopt the vehicle's own position
