@@ -86,6 +86,8 @@ class Vda5050FleetLink:
             interface_name=self.spec.interface_name,
             username=broker.username, password=broker.password,
             tls=broker.tls, ca_file=str(broker.ca_file) if broker.ca_file else None,
+            # Only this fleet's version: a 2.1 and a 3.0 fleet may share one broker.
+            major_versions=(codec_for(self.version).major,),
         ).start_background()
         self.master.transport = self.transport
         self._started_at = time.monotonic()

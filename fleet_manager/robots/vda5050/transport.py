@@ -28,12 +28,13 @@ class MqttTransport:
         interface_name: str = INTERFACE_NAME, keepalive_s: int = 10,
         username: str | None = None, password: str | None = None,
         tls: bool = False, ca_file: str | None = None,
+        major_versions: tuple[str, ...] = MAJOR_VERSIONS,
     ) -> None:
         self.host, self.port = host, port
         self._on_raw = on_raw
         self._topics = [
             (subscription(s, interface_name, major), 1)
-            for major in MAJOR_VERSIONS for s in ("state", "connection", "factsheet")
+            for major in major_versions for s in ("state", "connection", "factsheet")
         ]
         self._connected = threading.Event()
         self._keepalive_s = keepalive_s
