@@ -354,3 +354,18 @@ def test_the_factsheet_sets_the_robots_speed(link: Loopback, version: str) -> No
     link.run(adapter)
     speed_key = "maximumSpeed" if version == "3.0" else "maxSpeed"
     assert [e[speed_key] for e in orders(link)[-1]["edges"]] == [pytest.approx(site_speed / 3)]
+
+
+@pytest.mark.parametrize("version", ["2.1", "3.0"])
+def test_technician_instant_actions_follow_the_factsheet(link: Loopback, version: str) -> None:
+    adapter, _ = link.add("AMR-001", 0, version)
+    assert "stateRequest" in adapter.instant_actions_offered()
+    before = len(link.sent)
+    aid = adapter.instant_action("stateRequest")
+    link.master.pump()
+    assert any(sub == "instantActions" and msg["actions"][0]["actionId"] == aid
+               for sub, msg in link.sent[before:])
+    assert any(a["actionId"] == aid and a["actionStatus"] == "FINISHED"
+               for a in (adapter.state or {})["actionStates"])
+    with pytest.raises(CommandRejected, match="not in its factsheet"):
+        adapter.instant_action("startHibernation")

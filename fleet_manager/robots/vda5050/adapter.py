@@ -168,6 +168,24 @@ class Vda5050RobotAdapter:
     def request_factsheet(self) -> None:
         self._instant("factsheetRequest", track=False)
 
+    def instant_actions_offered(self) -> list[str]:
+        """Instant action types the vehicle's factsheet offers (2.1 `agvActions`, 3.0
+        `mobileRobotActions`); empty until a factsheet arrived."""
+        features = (self.factsheet or {}).get("protocolFeatures", {})
+        offered = features.get("agvActions", features.get("mobileRobotActions", []))
+        return [a["actionType"] for a in offered if "INSTANT" in a.get("actionScopes", [])]
+
+    def instant_action(self, action_type: str, params: Sequence[tuple[str, Any]] = ()) -> str:
+        """A technician's instant action (e.g. 3.0 hibernation, shutdown, retry) by name; only
+        what the factsheet offers is sent. Returns the actionId (its state shows the outcome)."""
+        offered = self.instant_actions_offered()
+        if action_type not in offered:
+            raise CommandRejected(
+                f"robot {self.id}: instant action {action_type!r} is not in its factsheet "
+                f"(offers: {', '.join(offered) or 'no factsheet yet'})"
+            )
+        return self._instant(action_type, list(params), track=False)
+
     def request_state(self) -> None:
         """Ask for a state now (`stateRequest`), e.g. from a technician's refresh."""
         self._instant("stateRequest", track=False)
@@ -321,8 +339,9 @@ class Vda5050RobotAdapter:
         self._pending_actions[action_id] = kind
         self._send(self.address, "order", body)
 
-    def _instant(self, kind: str, params: list[tuple[str, Any]] | None = None, track: bool = True) -> None:
+    def _instant(self, kind: str, params: list[tuple[str, Any]] | None = None, track: bool = True) -> str:
         action_id = self._next_action_id(kind)
         if track:
             self._pending_actions[action_id] = kind
         self._send(self.address, "instantActions", {"actions": [m.action(kind, action_id, "HARD", params or [])]})
+        return action_id
