@@ -123,12 +123,12 @@ def plan_simulators(plant: Plant, args: argparse.Namespace, workdir: Path) -> li
             "--host", crane.link.host, "--port", str(crane.link.port),
             "--log", str(workdir / f"crane-{crane.name}.mailbox.jsonl"),
         ]))
-    for fleet in plant.fleets:
-        if not isinstance(fleet, Vda5050Fleet) or not fleet.serials:
-            continue
+    vda_fleets = [f for f in plant.fleets if isinstance(f, Vda5050Fleet) and f.serials]
+    # One spread over every fleet's vehicles: two fleets (e.g. 2.1 and 3.0) never share a node.
+    spread = iter(free_start_nodes(plant.site, sum(len(f.serials) for f in vda_fleets)))
+    for fleet in vda_fleets:
         site = plant.site
         placed = {s: site.node_at[c] for s, c in fleet.start_cells.items()}
-        spread = iter(free_start_nodes(site, len(fleet.serials)))
         for serial in fleet.serials:
             node = placed.get(serial)
             node = next(spread) if node is None else node
@@ -139,6 +139,7 @@ def plan_simulators(plant: Plant, args: argparse.Namespace, workdir: Path) -> li
                 "--start", str(node), "--serial", serial,
                 "--time-scale", str(args.time_scale),
                 "--state-interval-s", str(args.state_interval_s),
+                "--version", "3.0" if fleet.version.startswith("3") else "2.1",
             ], restart=False))
     return sims
 

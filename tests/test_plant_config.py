@@ -199,7 +199,7 @@ BAD: list[tuple[str, Any, dict[str, str], str, str]] = [
      "mqtt:// or mqtts://"),
     ("url without host", _set("fleets.0.broker", "mqtt://:1883"), {}, "fleets[0].broker",
      "no host"),
-    ("vda 3.0", _set("fleets.0.version", "3.0"), {}, "fleets[0].version", "not supported yet"),
+    ("vda 3.1", _set("fleets.0.version", "3.1"), {}, "fleets[0].version", "expected 2.0, 2.1 or 3.0"),
     ("port out of range", _set("plcs.0.port", 70000), {}, "plcs[0].port",
      "expected an integer 1..65535, got 70000"),
     ("port from env not a number", _set("plcs.0.port", "${P}"), {"P": "abc"}, "plcs[0].port",

@@ -14,6 +14,7 @@ from fleet_manager.events import Event, EventBus
 from fleet_manager.robots.adapter import CommandRejected, RobotAdapter
 from fleet_manager.robots.vda5050 import messages as m
 from fleet_manager.robots.vda5050.adapter import Vda5050RobotAdapter
+from fleet_manager.robots.vda5050.codec import codec_for
 from fleet_manager.robots.vda5050.master import Vda5050Master
 from fleet_manager.robots.vda5050.schema import SchemaViolation, check
 from fleet_manager.robots.vda5050.topics import TopicError, VehicleAddress, parse_topic
@@ -36,19 +37,20 @@ class Loopback:
         self.vehicles: dict[str, SimVehicle] = {}
         self.sent: list[tuple[str, dict[str, Any]]] = []  # (subtopic, message) both directions
 
-    def add(self, serial: str, start: int) -> tuple[Vda5050RobotAdapter, SimVehicle]:
-        adapter = self.master.add_robot(serial, start_node=start)
-        address = VehicleAddress("WCS-SIM", serial)
-        stamper = m.HeaderStamper(address)
+    def add(self, serial: str, start: int, version: str = "2.1") -> tuple[Vda5050RobotAdapter, SimVehicle]:
+        adapter = self.master.add_robot(serial, start_node=start, version=version)
+        codec = codec_for(version)
+        address = VehicleAddress("WCS-SIM", serial, major_version=codec.major)
+        stamper = m.HeaderStamper(address, codec.protocol_version)
 
         def emit(sub: str, body: dict[str, Any]) -> None:
             if sub == "factsheet":
-                body = factsheet_body(vehicle.model, 1.0)
-            msg = {**stamper.header(sub), **body}
+                body = factsheet_body(vehicle.model, 1.0, version=version)
+            msg = codec.encode(sub, {**stamper.header(sub), **body})
             self.sent.append((sub, msg))
             self.master.on_raw(address.topic(sub), json.dumps(msg).encode())
 
-        vehicle = SimVehicle(adapter.site.robot_model, emit)
+        vehicle = SimVehicle(adapter.site.robot_model, emit, codec=codec)
         self.vehicles[serial] = vehicle
         emit("connection", {"connectionState": "ONLINE"})
         vehicle.publish_state()
@@ -97,8 +99,9 @@ def test_adapter_satisfies_robot_adapter_protocol(link: Loopback) -> None:
     assert adapter.status().node == 0 and adapter.status().online
 
 
-def test_every_message_both_ways_matches_the_official_schema(link: Loopback) -> None:
-    adapter, vehicle = link.add("AMR-001", 0)
+@pytest.mark.parametrize("version", ["2.1", "3.0"])
+def test_every_message_both_ways_matches_the_official_schema(link: Loopback, version: str) -> None:
+    adapter, vehicle = link.add("AMR-001", 0, version)
     for nxt in (1, 2):
         adapter.move_to(nxt, horizon=[3, 4])
         link.run(adapter)
@@ -121,9 +124,19 @@ def test_every_message_both_ways_matches_the_official_schema(link: Loopback) -> 
     actions = {a["actionType"] for sub, msg in link.sent if sub == "instantActions" for a in msg["actions"]}
     assert actions >= {"startCharging", "stopCharging", "startPause", "stopPause",
                        "factsheetRequest", "cancelOrder", "initPosition"}
-    bad = [(sub, check(sub, msg)) for sub, msg in link.sent if check(sub, msg)]
+    bad = [(sub, check(sub, msg, version)) for sub, msg in link.sent if check(sub, msg, version)]
     assert bad == []
-    assert adapter.factsheet is not None and adapter.factsheet["typeSpecification"]["agvClass"] == "CARRIER"
+    assert {msg["version"] for _, msg in link.sent} == {f"{version}.0"}
+    if version == "3.0":  # 3.0 wire names, checked beside the schema (which allows extras)
+        sent = [msg for sub, msg in link.sent if sub == "instantActions"]
+        assert {a["blockingType"] for msg in sent for a in msg["actions"]} == {"NONE"}
+        states = [msg for sub, msg in link.sent if sub == "state"]
+        assert all("batteryState" not in st and "powerSupply" in st for st in states)
+        assert any(st["instantActionStates"] for st in states)
+        edges = [e for msg in orders(link) for e in msg["edges"]]
+        assert edges and all("maximumSpeed" in e and "startNodeId" not in e for e in edges)
+    assert adapter.factsheet is not None
+    assert adapter.factsheet["physicalParameters"]["speedMax"] == adapter.site.robot_model.speed_mps
     # The only alarm: cancelOrder with nothing left to cancel fails, as the standard says.
     assert [e.data["code"] for e in link.events] == ["vda5050.action_failed"]
     assert "noOrderToCancel" in link.events[0].data["message"]
@@ -321,3 +334,38 @@ def test_a_silent_vehicle_is_treated_as_lost_until_it_reports_again(site: Site) 
     vehicle.publish_state()
     link.master.pump()
     assert adapter.online and adapter.connection == "ONLINE"
+
+
+@pytest.mark.parametrize("version", ["2.1", "3.0"])
+def test_the_factsheet_sets_the_robots_speed(link: Loopback, version: str) -> None:
+    """A slower vehicle says so in its factsheet: its model and its orders' maxSpeed follow it."""
+    import dataclasses
+
+    adapter, vehicle = link.add("SLOW-1", 0, version)
+    site_speed = adapter.site.robot_model.speed_mps
+    assert adapter.factsheet is not None  # asked for on first contact
+    assert adapter.model.speed_mps == site_speed
+    vehicle.model = dataclasses.replace(vehicle.model, speed_mps=site_speed / 3)
+    adapter.request_factsheet()
+    link.master.pump()
+    assert adapter.model.speed_mps == pytest.approx(site_speed / 3)
+    assert adapter.footprint_m == (1.0, 0.8) and adapter.max_load_kg == 500.0
+    adapter.move_to(1)
+    link.run(adapter)
+    speed_key = "maximumSpeed" if version == "3.0" else "maxSpeed"
+    assert [e[speed_key] for e in orders(link)[-1]["edges"]] == [pytest.approx(site_speed / 3)]
+
+
+@pytest.mark.parametrize("version", ["2.1", "3.0"])
+def test_technician_instant_actions_follow_the_factsheet(link: Loopback, version: str) -> None:
+    adapter, _ = link.add("AMR-001", 0, version)
+    assert "stateRequest" in adapter.instant_actions_offered()
+    before = len(link.sent)
+    aid = adapter.instant_action("stateRequest")
+    link.master.pump()
+    assert any(sub == "instantActions" and msg["actions"][0]["actionId"] == aid
+               for sub, msg in link.sent[before:])
+    assert any(a["actionId"] == aid and a["actionStatus"] == "FINISHED"
+               for a in (adapter.state or {})["actionStates"])
+    with pytest.raises(CommandRejected, match="not in its factsheet"):
+        adapter.instant_action("startHibernation")

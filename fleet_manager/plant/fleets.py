@@ -12,7 +12,7 @@ from fleet_manager.plant.model import Fleet, MqttBroker, Ros2Fleet, SimulatedFle
 from fleet_manager.site.model import Site
 
 ADAPTERS = ("vda5050", "simulated", "ros2")
-VDA_VERSIONS = ("2.0", "2.1")
+VDA_VERSIONS = ("2.0", "2.1", "3.0")  # 2.0 vehicles are driven with the 2.1 codec
 _COMMON = {"name", "adapter"}
 _VDA_KEYS = _COMMON | {
     "version",
@@ -84,10 +84,7 @@ def _vda5050(
 ) -> Vda5050Fleet | None:
     version = s.text("version", "2.1")
     if version is not None and version not in VDA_VERSIONS:
-        if version.startswith("3"):
-            s.problems.add(s.field("version"), f"VDA 5050 {version} is not supported yet (use 2.1)")
-        else:
-            s.problems.add(s.field("version"), f"expected 2.0 or 2.1, got {version!r}")
+        s.problems.add(s.field("version"), f"expected 2.0, 2.1 or 3.0, got {version!r}")
     broker = _broker(s, base_dir)
     manufacturer = s.text("manufacturer")
     interface_name = s.text("interface_name", "uagv")

@@ -18,12 +18,18 @@ from fleet_manager.alarms import AlarmRegistry
 from fleet_manager.events import EventBus
 from fleet_manager.plant.model import Vda5050Fleet as FleetSpec
 from fleet_manager.robots.vda5050.adapter import Vda5050RobotAdapter
+from fleet_manager.robots.vda5050.codec import codec_for
 from fleet_manager.robots.vda5050.master import Vda5050Master
 from fleet_manager.robots.vda5050.topics import VehicleAddress
 from fleet_manager.site.model import Site
 
 log = logging.getLogger(__name__)
 BROKER_GRACE_S = 3.0  # a first connect may take this long before it counts as unreachable
+
+
+def codec_version(plant_version: str) -> str:
+    """Plant-file version -> codec version: 2.0 and 2.1 share the 2.1 codec, 3.x is 3.0."""
+    return "3.0" if plant_version.startswith("3") else "2.1"
 
 
 class Vda5050FleetLink:
@@ -39,8 +45,9 @@ class Vda5050FleetLink:
             interface_name=spec.interface_name,
             state_timeout_s=spec.state_timeout_s,
         )
+        self.version = codec_version(spec.version)
         self.adapters: list[Vda5050RobotAdapter] = [
-            self.master.add_robot(serial) for serial in spec.serials
+            self.master.add_robot(serial, version=self.version) for serial in spec.serials
         ]
         self.transport: Any = None
         self._plane: Any = None
@@ -60,7 +67,9 @@ class Vda5050FleetLink:
     def _adopt(self, address: VehicleAddress) -> Vda5050RobotAdapter | None:
         if address.manufacturer != self.spec.manufacturer or self._plane is None:
             return None
-        adapter = self.master.add_robot(address.serial_number)
+        if address.major_version != codec_for(self.version).major:
+            return None  # another fleet's protocol version (mixed sites share one broker)
+        adapter = self.master.add_robot(address.serial_number, version=self.version)
         self.adapters.append(adapter)
         self._plane.join_robot(adapter)
         log.info("VDA 5050 vehicle %s joined fleet %s", address.serial_number, self.spec.name)
@@ -77,6 +86,8 @@ class Vda5050FleetLink:
             interface_name=self.spec.interface_name,
             username=broker.username, password=broker.password,
             tls=broker.tls, ca_file=str(broker.ca_file) if broker.ca_file else None,
+            # Only this fleet's version: a 2.1 and a 3.0 fleet may share one broker.
+            major_versions=(codec_for(self.version).major,),
         ).start_background()
         self.master.transport = self.transport
         self._started_at = time.monotonic()

@@ -18,7 +18,7 @@ EXIT_BAD_INPUT = 2
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "sim-vda-robot", help="simulated VDA 5050 vehicle(s) speaking MQTT",
-        description="Simulated VDA 5050 2.1 vehicles, one MQTT client (and last will) each, "
+        description="Simulated VDA 5050 2.1 or 3.0 vehicles, one MQTT client (and last will) each, "
         "all hosted by this one process.",
     )
     p.add_argument("--host", default="127.0.0.1", help="MQTT broker host")
@@ -35,6 +35,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--time-scale", type=float, default=1.0, help="simulated seconds per second")
     p.add_argument("--duration-s", type=float, default=0.0, help="stop after this long (0 = run)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--version", default="2.1", choices=("2.1", "3.0"),
+                   help="VDA 5050 version spoken (topics uagv/v2/... or uagv/v3/...)")
     p.set_defaults(func=handle_sim_vda_robot)
 
 
@@ -85,6 +87,7 @@ def _run(
     model: RobotModel, site: Site | None,
 ) -> int:
     from fleet_manager.robots.vda5050.adapter import vda_xy
+    from fleet_manager.robots.vda5050.codec import codec_for
     from sim.vda5050.host import VehicleHost, VehicleSpec
 
     specs = [
@@ -94,7 +97,7 @@ def _run(
     host = VehicleHost(
         args.host, args.port, specs, model=model, manufacturer=args.manufacturer,
         interface_name=args.interface_name, state_interval_s=args.state_interval_s,
-        time_scale=args.time_scale, seed=args.seed,
+        time_scale=args.time_scale, seed=args.seed, codec=codec_for(args.version),
     )
     try:
         host.connect()

@@ -3,7 +3,8 @@
 One thread drives every vehicle: advance the simulated clock, publish periodic states, then a
 select() over all client sockets (paho's external-loop API), so 200 vehicles need no threads.
 Each vehicle has its own connection (a last will is per connection): ONLINE (retained) after
-CONNACK, OFFLINE on a clean stop, CONNECTIONBROKEN from the broker when the process dies.
+CONNACK, OFFLINE on a clean stop, CONNECTIONBROKEN (3.0: CONNECTION_BROKEN) from the broker
+when the process dies. Every message leaves through the host's codec (2.1 or 3.0 wire form).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 import paho.mqtt.client as mqtt
 
 from fleet_manager.robots.vda5050 import messages as m
+from fleet_manager.robots.vda5050.codec import V2, Codec
 from fleet_manager.robots.vda5050.topics import INTERFACE_NAME, VehicleAddress
 from fleet_manager.site.model import RobotModel
 from sim.vda5050.factsheet import factsheet_body
@@ -41,10 +43,12 @@ class _Hosted:
     """One vehicle plus its MQTT client and header counters."""
 
     def __init__(self, spec: VehicleSpec, host: VehicleHost) -> None:
-        self.address = VehicleAddress(host.manufacturer, spec.serial_number, host.interface_name)
-        self.stamper = m.HeaderStamper(self.address)
+        self.codec = host.codec
+        self.address = VehicleAddress(host.manufacturer, spec.serial_number, host.interface_name,
+                                      self.codec.major)
+        self.stamper = m.HeaderStamper(self.address, self.codec.protocol_version)
         self.host = host
-        self.vehicle = SimVehicle(host.model, self._emit, host.state_interval_s)
+        self.vehicle = SimVehicle(host.model, self._emit, host.state_interval_s, codec=self.codec)
         if spec.start_node is not None:
             self.vehicle.pose = Pose(spec.start_xy_m[0], spec.start_xy_m[1], spec.start_theta_rad, True)
             self.vehicle.last_node_id = m.node_id(spec.start_node)
@@ -62,14 +66,14 @@ class _Hosted:
         """Before every (re)connect: stamp the ONLINE message first, then the last will, so a
         CONNECTIONBROKEN the broker sends later carries the higher headerId."""
         self._online_header = self.stamper.header("connection")
-        will = m.connection(self.stamper.header("connection"), "CONNECTIONBROKEN")
+        will = self.codec.encode("connection", m.connection(self.stamper.header("connection"), "CONNECTIONBROKEN"))
         self.client.will_set(self.address.topic("connection"), json.dumps(will), qos=1, retain=True)
 
     def _on_connect(self, client: mqtt.Client, _u: object, _f: object, reason: Any, _p: object) -> None:
         if getattr(reason, "is_failure", False):
             return
         client.subscribe([(self.address.topic("order"), 0), (self.address.topic("instantActions"), 0)])
-        online = m.connection(self._online_header, "ONLINE")
+        online = self.codec.encode("connection", m.connection(self._online_header, "ONLINE"))
         self.client.publish(self.address.topic("connection"), json.dumps(online), qos=1, retain=True)
         self.host.messages_out += 1
         self.connected = True
@@ -104,8 +108,8 @@ class _Hosted:
 
     def _emit(self, subtopic: str, body: dict[str, Any]) -> None:
         if subtopic == "factsheet":
-            body = factsheet_body(self.host.model, self.host.state_interval_s)
-        message = {**self.stamper.header(subtopic), **body}
+            body = factsheet_body(self.host.model, self.host.state_interval_s, version=self.codec.version)
+        message = self.codec.encode(subtopic, {**self.stamper.header(subtopic), **body})
         retain = subtopic in ("connection", "factsheet")
         self.client.publish(self.address.topic(subtopic), json.dumps(message), qos=1 if retain else 0, retain=retain)
         self.host.messages_out += 1
@@ -118,8 +122,9 @@ class VehicleHost:
         self, broker_host: str, broker_port: int, specs: list[VehicleSpec], *,
         model: RobotModel | None = None, manufacturer: str = "WCS-SIM",
         interface_name: str = INTERFACE_NAME, state_interval_s: float = 1.0,
-        time_scale: float = 1.0, seed: int = 0,
+        time_scale: float = 1.0, seed: int = 0, codec: Codec = V2,
     ) -> None:
+        self.codec = codec  # every hosted vehicle speaks this version
         self.broker = (broker_host, broker_port)
         self.model = model or RobotModel()
         self.manufacturer = manufacturer

@@ -2,8 +2,10 @@
 
 It drives straight between the positions of released order nodes at the RobotModel's speed,
 turning on the spot first, runs `pick` / `drop` node actions for the lift time, drains and
-charges its battery, and answers order updates and instant actions as VDA 5050 2.1 asks:
-stale or non-stitching updates are rejected with an `orderUpdateError` in its state.
+charges its battery, and answers order updates and instant actions as VDA 5050 2.1 / 3.0 ask:
+stale or non-stitching updates are rejected with an `orderUpdateError` in its state. Input is
+checked against its own version's schema, then decoded to the internal model (`codec`); its
+state keeps instant actions apart (`instantActionStates`, as 3.0 asks; 2.1 merges them).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fleet_manager.robots.vda5050 import messages as m
+from fleet_manager.robots.vda5050.codec import V2, Codec
 from fleet_manager.robots.vda5050.schema import check
 from fleet_manager.site.model import RobotModel
 
@@ -61,10 +64,14 @@ class SimVehicle:
     driving: bool = False
     cancelling: bool = False
     distance_m: float = 0.0
+    codec: Codec = V2  # wire version it speaks (validation and decoding of its input)
+    instant_ids: set[str] = field(default_factory=set)  # actionIds that came as instant actions
 
     # ---- input -----------------------------------------------------------------------------
     def handle(self, subtopic: str, msg: Any) -> None:
-        issues = check(subtopic, msg)
+        issues = check(subtopic, msg, self.codec.version)
+        if not issues:
+            msg = self.codec.decode(subtopic, msg)
         if issues:
             self._error("validationError", f"{subtopic} rejected: {issues[0]}",
                         [("topic", subtopic), ("field", issues[0].field)])
@@ -107,6 +114,7 @@ class SimVehicle:
 
     def _on_instant(self, a: dict[str, Any]) -> None:
         kind, aid = a["actionType"], a["actionId"]
+        self.instant_ids.add(aid)
         params = {p["key"]: p["value"] for p in a.get("actionParameters", [])}
         status, result = "FINISHED", ""
         if kind == "startPause":
@@ -252,7 +260,7 @@ class SimVehicle:
         self.action_states.pop(aid, None)
         self.action_states[aid] = st
         while len(self.action_states) > MAX_ACTION_STATES:
-            self.action_states.pop(next(iter(self.action_states)))
+            self.instant_ids.discard(self.action_states.pop(next(iter(self.action_states)))["actionId"])
 
     def publish_state(self) -> None:
         self.emit("state", self.state())
@@ -271,7 +279,8 @@ class SimVehicle:
             "paused": self.paused,
             "newBaseRequest": False,
             "distanceSinceLastNode": self.distance_m,
-            "actionStates": list(self.action_states.values()),
+            "actionStates": [a for a in self.action_states.values() if a["actionId"] not in self.instant_ids],
+            "instantActionStates": [a for a in self.action_states.values() if a["actionId"] in self.instant_ids],
             "batteryState": {"batteryCharge": round(self.soc_pct, 3), "charging": self.charging},
             "operatingMode": "AUTOMATIC",
             "errors": list(self.errors),

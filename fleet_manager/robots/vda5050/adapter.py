@@ -10,6 +10,7 @@ to `send` (the master stamps headers, validates and publishes).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -20,7 +21,7 @@ from fleet_manager.robots.adapter import CommandRejected, RobotStatus
 from fleet_manager.robots.vda5050 import messages as m
 from fleet_manager.robots.vda5050.order_tracker import OrderTracker
 from fleet_manager.robots.vda5050.topics import VehicleAddress
-from fleet_manager.site.model import Site
+from fleet_manager.site.model import RobotModel, Site
 
 Send = Callable[[VehicleAddress, str, m.Message], None]  # (vehicle, subtopic, body)
 Alarm = Callable[[str, str, str], None]  # (code, field, message) about this robot
@@ -52,6 +53,10 @@ class Vda5050RobotAdapter:
         self.state: m.Message | None = None  # last state received (kept while offline)
         self._fresh = False  # a state arrived since the last (re)connection
         self.factsheet: m.Message | None = None
+        self.model: RobotModel = site.robot_model  # the factsheet's speeds replace the site's
+        self.footprint_m: tuple[float, float] | None = None  # (length, width) from the factsheet
+        self.max_load_kg: float | None = None
+        self._factsheet_asked = False
         self._target: tuple[str, int, int, int] | None = None  # (orderId, updateId, node, seq)
         self._pending_actions: dict[str, str] = {}  # actionId -> actionType awaiting FINISHED
         self._pod: PodId | None = None
@@ -163,6 +168,28 @@ class Vda5050RobotAdapter:
     def request_factsheet(self) -> None:
         self._instant("factsheetRequest", track=False)
 
+    def instant_actions_offered(self) -> list[str]:
+        """Instant action types the vehicle's factsheet offers (2.1 `agvActions`, 3.0
+        `mobileRobotActions`); empty until a factsheet arrived."""
+        features = (self.factsheet or {}).get("protocolFeatures", {})
+        offered = features.get("agvActions", features.get("mobileRobotActions", []))
+        return [a["actionType"] for a in offered if "INSTANT" in a.get("actionScopes", [])]
+
+    def instant_action(self, action_type: str, params: Sequence[tuple[str, Any]] = ()) -> str:
+        """A technician's instant action (e.g. 3.0 hibernation, shutdown, retry) by name; only
+        what the factsheet offers is sent. Returns the actionId (its state shows the outcome)."""
+        offered = self.instant_actions_offered()
+        if action_type not in offered:
+            raise CommandRejected(
+                f"robot {self.id}: instant action {action_type!r} is not in its factsheet "
+                f"(offers: {', '.join(offered) or 'no factsheet yet'})"
+            )
+        return self._instant(action_type, list(params), track=False)
+
+    def request_state(self) -> None:
+        """Ask for a state now (`stateRequest`), e.g. from a technician's refresh."""
+        self._instant("stateRequest", track=False)
+
     def init_position(self, node: NodeId, heading_deg: float = 0.0) -> None:
         params = m.init_position_params(node, vda_xy(self.site, node), math.radians(heading_deg))
         self._instant("initPosition", params, track=False)
@@ -194,7 +221,23 @@ class Vda5050RobotAdapter:
         self._init_sent = False
 
     def on_factsheet(self, msg: m.Message) -> None:
+        """The vehicle's own figures drive its model: top speed (order edges' maxSpeed and the
+        planner's speed for this robot), acceleration, footprint and load limit."""
         self.factsheet = msg
+        phys = msg.get("physicalParameters", {})
+        speed = float(phys.get("speedMax", 0.0))
+        accel = float(phys.get("accelerationMax", 0.0))
+        self.model = dataclasses.replace(
+            self.site.robot_model,
+            speed_mps=speed if speed > 0 else self.site.robot_model.speed_mps,
+            accel_mps2=accel if accel > 0 else self.site.robot_model.accel_mps2,
+        )
+        self.tracker.max_speed_mps = self.model.speed_mps
+        if phys.get("length") and phys.get("width"):
+            self.footprint_m = (float(phys["length"]), float(phys["width"]))
+        spec = msg.get("typeSpecification", {})
+        mass = spec.get("maxLoadMass", spec.get("maximumLoadMass"))
+        self.max_load_kg = float(mass) if mass is not None else None
 
     def on_state(self, msg: m.Message) -> None:
         self.messages_in += 1
@@ -208,6 +251,9 @@ class Vda5050RobotAdapter:
             if self.node is not None and not self._init_sent:
                 self.init_position(self.node)
             return
+        if self.factsheet is None and not self._factsheet_asked:
+            self._factsheet_asked = True  # once per adapter: the model follows the vehicle
+            self.request_factsheet()
         last = m.parse_node_id(msg.get("lastNodeId", ""))
         if self.node is None and last is not None:
             self.node = last  # first contact: adopt the vehicle's own position
@@ -293,8 +339,9 @@ class Vda5050RobotAdapter:
         self._pending_actions[action_id] = kind
         self._send(self.address, "order", body)
 
-    def _instant(self, kind: str, params: list[tuple[str, Any]] | None = None, track: bool = True) -> None:
+    def _instant(self, kind: str, params: list[tuple[str, Any]] | None = None, track: bool = True) -> str:
         action_id = self._next_action_id(kind)
         if track:
             self._pending_actions[action_id] = kind
         self._send(self.address, "instantActions", {"actions": [m.action(kind, action_id, "HARD", params or [])]})
+        return action_id

@@ -18,6 +18,7 @@ from fleet_manager.alarms import AlarmRegistry
 from fleet_manager.domain import NodeId
 from fleet_manager.robots.vda5050 import messages as m
 from fleet_manager.robots.vda5050.adapter import Vda5050RobotAdapter
+from fleet_manager.robots.vda5050.codec import BY_MAJOR, Codec, codec_for
 from fleet_manager.robots.vda5050.schema import check, require_valid
 from fleet_manager.robots.vda5050.topics import (
     INTERFACE_NAME,
@@ -62,6 +63,7 @@ class Vda5050Master:
         self.clock = clock
         self.state_timeout_s = state_timeout_s  # silent this long while ONLINE -> treated as lost
         self.robots: dict[tuple[str, str], Vda5050RobotAdapter] = {}
+        self.codecs: dict[tuple[str, str], Codec] = {}  # each vehicle's protocol version
         self.stats = MasterStats()
         self._inbox: queue.SimpleQueue[tuple[str, bytes, float]] = queue.SimpleQueue()
         self._stampers: dict[VehicleAddress, m.HeaderStamper] = {}
@@ -72,9 +74,13 @@ class Vda5050Master:
         self.unknown_seen: dict[tuple[str, str], int] = {}
 
     def add_robot(
-        self, serial_number: str, *, manufacturer: str | None = None, start_node: NodeId | None = None
+        self, serial_number: str, *, manufacturer: str | None = None, start_node: NodeId | None = None,
+        version: str = "2.1",
     ) -> Vda5050RobotAdapter:
-        address = VehicleAddress(manufacturer or self.manufacturer, serial_number, self.interface_name)
+        """One vehicle; `version` "2.1" or "3.0" picks its topics, codec and schemas."""
+        codec = codec_for(version)
+        address = VehicleAddress(manufacturer or self.manufacturer, serial_number, self.interface_name,
+                                 codec.major)
         key = (address.manufacturer, serial_number)
         if key in self.robots:
             raise ValueError(f"VDA 5050 robot {address.manufacturer}/{serial_number} already added")
@@ -84,14 +90,17 @@ class Vda5050Master:
             start_node=start_node, clock=self.clock,
         )
         self.robots[key] = adapter
+        self.codecs[key] = codec
         return adapter
 
     # ---- outgoing ------------------------------------------------------------------------
     def send(self, address: VehicleAddress, subtopic: str, body: m.Message) -> None:
-        stamper = self._stampers.setdefault(address, m.HeaderStamper(address))
-        message = {**stamper.header(subtopic), **body}
+        codec = self.codecs.get((address.manufacturer, address.serial_number)) or BY_MAJOR[address.major_version]
+        stamper = self._stampers.setdefault(address, m.HeaderStamper(address, codec.protocol_version))
+        message = codec.encode(subtopic, {**stamper.header(subtopic), **body})
         if self.validate_outgoing:
-            require_valid(subtopic, message)  # a failure here is a builder bug: never publish it
+            # A failure here is a builder/codec bug: never publish it.
+            require_valid(subtopic, message, codec.version)
         if self.transport is None:
             raise RuntimeError("Vda5050Master has no transport to publish on")
         self.transport.publish(address.topic(subtopic), json.dumps(message).encode(), QOS.get(subtopic, 0))
@@ -149,11 +158,17 @@ class Vda5050Master:
                             f"message on {topic} from unknown vehicle "
                             f"{address.manufacturer}/{serial}")
             return False
+        codec = self.codecs.get(key) or BY_MAJOR.get(address.major_version)
+        if codec is None or codec.major != address.major_version:
+            expected = codec.major if codec else "/".join(BY_MAJOR)
+            return self._reject(serial, "vda5050.version_mismatch", "topic",
+                                f"{sub} on {topic}: vehicle {serial} speaks {expected}, "
+                                f"not {address.major_version}")
         try:
             msg = json.loads(payload)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             return self._reject(serial, "vda5050.not_json", "(message)", f"{sub} is not JSON: {exc}")
-        issues = check(sub, msg)
+        issues = check(sub, msg, codec.version)
         if issues:
             first = issues[0]
             return self._reject(serial, "vda5050.schema_invalid", first.field,
@@ -161,6 +176,7 @@ class Vda5050Master:
         if msg["serialNumber"] != serial or msg["manufacturer"] != address.manufacturer:
             return self._reject(serial, "vda5050.address_mismatch", "serialNumber",
                                 f"{sub} on {topic} names {msg['manufacturer']}/{msg['serialNumber']}")
+        msg = codec.decode(sub, msg)
         if sub == "state":
             adapter.on_state(msg)
         elif sub == "connection":

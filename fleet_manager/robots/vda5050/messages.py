@@ -1,4 +1,4 @@
-"""Builders for VDA 5050 2.1 message bodies (plain dicts; no transport, no validation here)."""
+"""Builders for VDA 5050 message bodies in the internal (2.1-named) model; see codec.py for 3.0."""
 
 from __future__ import annotations
 
@@ -23,8 +23,9 @@ def timestamp(at: datetime | None = None) -> str:
 class HeaderStamper:
     """headerId counters, one per subtopic, as the standard asks (incremented per sent message)."""
 
-    def __init__(self, address: VehicleAddress) -> None:
+    def __init__(self, address: VehicleAddress, protocol_version: str = PROTOCOL_VERSION) -> None:
         self.address = address
+        self.protocol_version = protocol_version
         self._counters: dict[str, itertools.count[int]] = {}
 
     def header(self, subtopic: str) -> Message:
@@ -32,7 +33,7 @@ class HeaderStamper:
         return {
             "headerId": next(counter),
             "timestamp": timestamp(),
-            "version": PROTOCOL_VERSION,
+            "version": self.protocol_version,
             "manufacturer": self.address.manufacturer,
             "serialNumber": self.address.serial_number,
         }

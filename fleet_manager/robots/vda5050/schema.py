@@ -1,8 +1,10 @@
-"""Validate VDA 5050 2.1 messages against the official JSON schemas shipped in `schemas/v2`.
+"""Validate VDA 5050 2.1 / 3.0 messages against the official JSON schemas in `schemas/v2`, `v3`.
 
 Two validators compiled from the same unmodified schema files: fastjsonschema (generated code,
 ~40x faster) decides valid/invalid for every message at run time; jsonschema then explains a
 rejection field by field. fastjsonschema also checks `format: date-time` on timestamps.
+The 3.0.0 release ships three schemas with trailing commas (not strict JSON, see
+schemas/PROVENANCE.md); the files stay byte-for-byte upstream and the loader drops those commas.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from typing import Any
 import fastjsonschema
 from jsonschema import Draft202012Validator, FormatChecker
 
-SCHEMA_DIR = Path(__file__).parent / "schemas" / "v2"
+SCHEMA_ROOT = Path(__file__).parent / "schemas"
+SCHEMA_DIR = SCHEMA_ROOT / "v2"  # 2.1 (kept for callers that predate 3.0)
+VERSIONS = {"2.1": "v2", "3.0": "v3"}  # plant-file version -> schema folder
 # MQTT subtopic -> schema file; every message type the master sends or receives.
 SCHEMA_FILES = {
     "order": "order.schema",
@@ -26,6 +30,7 @@ SCHEMA_FILES = {
     "factsheet": "factsheet.schema",
     "visualization": "visualization.schema",
 }
+V3_ONLY_FILES = {"responses": "responses.schema", "zoneSet": "zoneSet.schema"}
 
 
 @dataclass(frozen=True)
@@ -48,24 +53,56 @@ class SchemaViolation(ValueError):
         super().__init__(f"{topic} message invalid: " + "; ".join(map(str, issues[:3])))
 
 
-@cache
-def schema(topic: str) -> dict[str, Any]:
-    """The official schema of one subtopic; raises KeyError naming an unknown subtopic."""
-    if topic not in SCHEMA_FILES:
-        raise KeyError(f"no VDA 5050 schema for subtopic {topic!r}")
-    return json.loads((SCHEMA_DIR / SCHEMA_FILES[topic]).read_text())
+def strip_trailing_commas(text: str) -> str:
+    """Drop commas directly before `}` or `]` outside strings (upstream 3.0.0 syntax slips)."""
+    out: list[str] = []
+    in_string = escaped = False
+    for i, ch in enumerate(text):
+        if in_string:
+            out.append(ch)
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+            continue
+        if ch == '"':
+            in_string = True
+        elif ch == ",":
+            rest = text[i + 1:i + 64].lstrip()
+            if rest[:1] in ("}", "]"):
+                continue
+        out.append(ch)
+    return "".join(out)
+
+
+def _check_version(version: str) -> str:
+    if version not in VERSIONS:
+        raise KeyError(f"unknown VDA 5050 version {version!r} (known: {', '.join(VERSIONS)})")
+    return VERSIONS[version]
 
 
 @cache
-def validator(topic: str) -> Draft202012Validator:
+def schema(topic: str, version: str = "2.1") -> dict[str, Any]:
+    """The official schema of one subtopic; raises KeyError naming an unknown subtopic/version."""
+    folder = _check_version(version)
+    files = SCHEMA_FILES | (V3_ONLY_FILES if folder == "v3" else {})
+    if topic not in files:
+        raise KeyError(f"no VDA 5050 {version} schema for subtopic {topic!r}")
+    return json.loads(strip_trailing_commas((SCHEMA_ROOT / folder / files[topic]).read_text()))
+
+
+@cache
+def validator(topic: str, version: str = "2.1") -> Draft202012Validator:
     """The explaining (slow) validator for one subtopic."""
-    return Draft202012Validator(schema(topic), format_checker=FormatChecker())
+    return Draft202012Validator(schema(topic, version), format_checker=FormatChecker())
 
 
 @cache
-def fast_validator(topic: str) -> Any:
+def fast_validator(topic: str, version: str = "2.1") -> Any:
     """The generated (fast) validator for one subtopic: raises on the first violation."""
-    return fastjsonschema.compile(schema(topic))
+    return fastjsonschema.compile(schema(topic, version))
 
 
 def _path(parts: Any) -> str:
@@ -75,15 +112,15 @@ def _path(parts: Any) -> str:
     return out or "(message)"
 
 
-def check(topic: str, message: Any) -> list[SchemaIssue]:
+def check(topic: str, message: Any, version: str = "2.1") -> list[SchemaIssue]:
     """All violations of `message` against the schema of `topic`, stable order (empty = valid)."""
     try:
-        fast_validator(topic)(message)
+        fast_validator(topic, version)(message)
         return []
     except fastjsonschema.JsonSchemaValueException as exc:
         fast_issue = SchemaIssue(_path(exc.path[1:]), exc.message.removeprefix("data."))
     issues = []
-    for err in validator(topic).iter_errors(message):
+    for err in validator(topic, version).iter_errors(message):
         field = _path(err.absolute_path)
         if err.validator == "required" and isinstance(err.validator_value, list):
             # Name the missing field itself, not its parent object.
@@ -95,8 +132,8 @@ def check(topic: str, message: Any) -> list[SchemaIssue]:
     return issues or [fast_issue]
 
 
-def require_valid(topic: str, message: Any) -> None:
+def require_valid(topic: str, message: Any, version: str = "2.1") -> None:
     """Raise SchemaViolation when `message` does not match its schema."""
-    issues = check(topic, message)
+    issues = check(topic, message, version)
     if issues:
         raise SchemaViolation(topic, issues)

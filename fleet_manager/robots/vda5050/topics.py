@@ -9,6 +9,7 @@ MAJOR_VERSION = "v2"
 PROTOCOL_VERSION = "2.1.0"
 MASTER_TOPICS = ("order", "instantActions")  # master -> vehicle
 VEHICLE_TOPICS = ("state", "connection", "factsheet", "visualization")  # vehicle -> master
+MAJOR_VERSIONS = ("v2", "v3")  # 2.1 and 3.0 vehicles share one broker, apart by this segment
 
 
 class TopicError(ValueError):
@@ -31,9 +32,9 @@ class VehicleAddress:
         )
 
 
-def subscription(subtopic: str, interface_name: str = INTERFACE_NAME) -> str:
-    """Wildcard filter for one subtopic of every vehicle (`uagv/v2/+/+/state`)."""
-    return f"{interface_name}/{MAJOR_VERSION}/+/+/{subtopic}"
+def subscription(subtopic: str, interface_name: str = INTERFACE_NAME, major_version: str = MAJOR_VERSION) -> str:
+    """Wildcard filter for one subtopic of every vehicle (`uagv/v2/+/+/state`, `uagv/v3/...`)."""
+    return f"{interface_name}/{major_version}/+/+/{subtopic}"
 
 
 def parse_topic(topic: str) -> tuple[VehicleAddress, str]:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import paho.mqtt.client as mqtt
 
-from fleet_manager.robots.vda5050.topics import INTERFACE_NAME, subscription
+from fleet_manager.robots.vda5050.topics import INTERFACE_NAME, MAJOR_VERSIONS, subscription
 
 OnRaw = Callable[[str, bytes], None]
 
@@ -28,10 +28,14 @@ class MqttTransport:
         interface_name: str = INTERFACE_NAME, keepalive_s: int = 10,
         username: str | None = None, password: str | None = None,
         tls: bool = False, ca_file: str | None = None,
+        major_versions: tuple[str, ...] = MAJOR_VERSIONS,
     ) -> None:
         self.host, self.port = host, port
         self._on_raw = on_raw
-        self._topics = [(subscription(s, interface_name), 1) for s in ("state", "connection", "factsheet")]
+        self._topics = [
+            (subscription(s, interface_name, major), 1)
+            for major in major_versions for s in ("state", "connection", "factsheet")
+        ]
         self._connected = threading.Event()
         self._keepalive_s = keepalive_s
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
