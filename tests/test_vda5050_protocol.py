@@ -369,3 +369,34 @@ def test_technician_instant_actions_follow_the_factsheet(link: Loopback, version
                for a in (adapter.state or {})["actionStates"])
     with pytest.raises(CommandRejected, match="not in its factsheet"):
         adapter.instant_action("startHibernation")
+
+
+def test_a_vehicle_silent_past_its_rhythm_gets_no_new_order(site: Site) -> None:
+    """A hung vehicle is busy (no orders go out) long before the silence timeout declares it
+    lost; a vehicle that simply reports rarely is judged by its own rhythm."""
+    now = [0.0]
+    link = Loopback(site)
+    link.master = Vda5050Master(site, AlarmRegistry(link.bus), link, state_timeout_s=10.0,
+                                clock=lambda: now[0])
+    adapter, vehicle = link.add("AMR-001", 0)
+    for t in (0.5, 1.0, 1.5, 2.0):  # it reports every 0.5 s
+        now[0] = t
+        vehicle.publish_state()
+        link.master.pump()
+    assert not adapter.busy and adapter.online
+    sent = len(link.sent)
+    now[0] = 3.5  # 1.5 s without a state: three times its rhythm
+    link.master.pump()
+    assert adapter.busy and adapter.online  # not lost yet, but no new work
+    assert adapter.status().busy
+    assert len(link.sent) == sent
+    vehicle.publish_state()
+    link.master.pump()
+    assert not adapter.busy
+    slow, slow_vehicle = link.add("AMR-002", 5)
+    for t in (10.0, 40.0, 70.0):  # reports every 30 s when idle: never lagging in between
+        now[0] = t
+        slow_vehicle.publish_state()
+        link.master.pump()
+    now[0] = 95.0
+    assert not slow.lagging

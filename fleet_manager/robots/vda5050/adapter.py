@@ -26,6 +26,7 @@ from fleet_manager.site.model import RobotModel, Site
 Send = Callable[[VehicleAddress, str, m.Message], None]  # (vehicle, subtopic, body)
 Alarm = Callable[[str, str, str], None]  # (code, field, message) about this robot
 DONE_ACTION = ("FINISHED", "FAILED")
+STALE_MIN_S = 1.0  # never call a vehicle lagging sooner than this
 
 
 def vda_xy(site: Site, node: NodeId) -> tuple[float, float]:
@@ -67,6 +68,7 @@ class Vda5050RobotAdapter:
         self.messages_in = 0
         self.clock = clock
         self.last_state_s = clock()
+        self._usual_gap_s: float | None = None  # typical seconds between two states
 
     # ---- RobotAdapter --------------------------------------------------------------------
     @property
@@ -108,7 +110,17 @@ class Vda5050RobotAdapter:
 
     @property
     def busy(self) -> bool:
-        return self._target is not None or bool(self._pending_actions)
+        return self._target is not None or bool(self._pending_actions) or self.lagging
+
+    @property
+    def lagging(self) -> bool:
+        """Silent for longer than its own rhythm (3 x its usual gap between states, at least
+        STALE_MIN_S): a vehicle that hangs gets no new order before the silence timeout
+        declares it lost. Measured per vehicle, so one that reports rarely is not penalised."""
+        gap = self._usual_gap_s
+        if gap is None:
+            return False
+        return self.clock() - self.last_state_s > max(STALE_MIN_S, 3.0 * gap)
 
     def move_to(self, node: NodeId, horizon: Sequence[NodeId] = ()) -> None:
         """Release `node` (next step of the plan); `horizon` = the rest of the path, unreleased."""
@@ -243,7 +255,12 @@ class Vda5050RobotAdapter:
         self.messages_in += 1
         self.state = msg
         self._fresh = True
-        self.last_state_s = self.clock()
+        now = self.clock()
+        if self.messages_in > 1:  # the usual gap between states, smoothed
+            gap = now - self.last_state_s
+            prev = self._usual_gap_s
+            self._usual_gap_s = gap if prev is None else 0.8 * prev + 0.2 * gap
+        self.last_state_s = now
         if self.connection != "ONLINE":
             self.connection = "ONLINE"  # a live state implies a connection (retained msg lost)
         self._check_errors(msg)
