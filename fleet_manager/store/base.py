@@ -192,10 +192,13 @@ class StateBatch:
     tasks: list[dict[str, Any]] = field(default_factory=list)  # upsert: TaskRecord fields
     task_history: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     alarms: list[AlarmRecord] = field(default_factory=list)
+    # Meta rows written with the events (e.g. the robots' states of record).
+    meta: dict[str, str] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(
             self.events
+            or self.meta
             or self.orders
             or self.picks
             or self.tasks

@@ -195,6 +195,11 @@ class PostgresStore(RetentionMixin, PostgresReads):
                                                      for task_id, step in batch.task_history])
                 if batch.alarms:
                     cur.executemany(UPSERT_ALARM, [_alarm_params(a) for a in batch.alarms])
+                if batch.meta:
+                    cur.executemany(
+                        "INSERT INTO meta VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = %s",
+                        [(k, v, v) for k, v in batch.meta.items()],
+                    )
             for event in batch.events:
                 outbox.append(PendingEvent(event.topic, event.kind, event.at_s, event.data))
 
