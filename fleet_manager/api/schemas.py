@@ -12,7 +12,10 @@ PRIORITY_MIN, PRIORITY_MAX = -1000, 1000
 MAX_QUANTITY = 100_000
 MAX_TIME_S = 1e12  # simulated seconds (about 31,700 years): bounds every time field
 TaskKindIn = Literal["pod_fetch", "asrs_store", "asrs_retrieve", "conveyor_transfer", "sort"]
-RobotCommandName = Literal["pause", "resume", "charge", "park", "out_of_service", "in_service"]
+RobotCommandName = Literal[
+    "pause", "resume", "charge", "park", "out_of_service", "in_service", "clear_fault",
+    "confirm_check",
+]
 
 
 def _integral(value: Any) -> Any:

@@ -15,7 +15,10 @@ from fleet_manager.dispatch.station_service import CONFIRM_MODES
 from fleet_manager.domain import Order, OrderState, Task, TaskKind, TaskState
 from fleet_manager.inventory import IntakeError
 
-ROBOT_COMMANDS = ("pause", "resume", "charge", "park", "out_of_service", "in_service")
+ROBOT_COMMANDS = (
+    "pause", "resume", "charge", "park", "out_of_service", "in_service", "clear_fault",
+    "confirm_check",
+)
 MANUAL_KINDS = (TaskKind.PARK, TaskKind.CHARGE, TaskKind.EXCEPTION, TaskKind.POD_FETCH)
 _CLOSED = (OrderState.DONE, OrderState.CANCELLED, OrderState.FAILED)
 
@@ -216,6 +219,28 @@ class Commands:
             raise UnknownResource(f"unknown robot id {robot_id!r}")
         return rec
 
+    def _clear_fault(self, rec: RobotRecord) -> None:
+        """A technician clears the fault: the robot clears it (a simulated one can; a real one
+        must have cleared it itself), its alarm clears, and its stranded pod goes home on the
+        next tick (the failed task's lines were re-planned when it stopped)."""
+        s = rec.adapter.status()
+        if s.error is None and rec.held_fault is None and rec.fault_alarm_id is None:
+            raise CommandRejected(f"robot {rec.id}: cannot clear a fault, it has none")
+        if s.error is not None:
+            clear = getattr(rec.adapter, "clear_fault", None)
+            if clear is None:
+                raise CommandRejected(
+                    f"robot {rec.id}: it still reports fault {s.error!r}; clear it on the robot "
+                    "first, then clear it here"
+                )
+            clear()
+            if rec.adapter.status().error is not None:
+                raise CommandRejected(f"robot {rec.id}: the robot did not clear fault {s.error!r}")
+        rec.held_fault = None
+        if rec.fault_alarm_id is not None and rec.adapter.status().online:
+            self.floor.alarms.clear(rec.fault_alarm_id)
+            rec.fault_alarm_id = None
+
     def command_robot(self, robot_id: str, command: str) -> None:
         if command not in ROBOT_COMMANDS:
             raise CommandRejected(
@@ -227,12 +252,23 @@ class Commands:
         if command == "pause":
             rec.adapter.pause()
         elif command == "resume":
+            if s.error is not None or rec.held_fault is not None:
+                raise CommandRejected(
+                    f"robot {robot_id}: cannot resume, it is faulted "
+                    f"({s.error or rec.held_fault}); send clear_fault first"
+                )
             rec.adapter.resume()
         elif command == "out_of_service":
             rec.out_of_service = True
             self.exec.stopped(rec, f"robot {robot_id} taken out of service")
         elif command == "in_service":
             rec.out_of_service = False
+        elif command == "clear_fault":
+            self._clear_fault(rec)
+        elif command == "confirm_check":
+            if rec.needs_check is None:
+                raise CommandRejected(f"robot {robot_id}: nothing to confirm, it needs no check")
+            rec.needs_check = None
         else:  # charge | park: a robot-bound task it takes as soon as it is free
             if not s.online or s.error is not None:
                 raise CommandRejected(

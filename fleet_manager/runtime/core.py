@@ -30,7 +30,14 @@ from fleet_manager.runtime.kpi_history import KpiHistory
 from fleet_manager.runtime.lanes import LaneControl, SiteLanes
 from fleet_manager.runtime.queries import where_is
 from fleet_manager.runtime.recorder import EventRecorder, task_fields
-from fleet_manager.runtime.recovery import close_dead_run_tasks, continue_ids, order_from_body
+from fleet_manager.runtime.recovery import (
+    ROBOT_STATES_KEY,
+    close_dead_run_tasks,
+    continue_ids,
+    order_from_body,
+    restore_robot_states,
+    robot_states_json,
+)
 from fleet_manager.runtime.timed_tasks import TIMED_KINDS, TimedTasks
 from fleet_manager.site.model import Site
 from fleet_manager.store import OrderRecord, StateBatch, StoredResponse, TaskRecord
@@ -117,6 +124,8 @@ class Runtime:
         self.timed = TimedTasks(site, self.bus)
         self._api_task_ids: set[str] = set()
         self.recorder = EventRecorder(self.bus, self._lookup_task, self._api_task_ids)
+        # Lock-outs, pauses, faults and pods held survive a restart (written with the events).
+        self._robot_states = restore_robot_states(self.plane, store)
         self._inbox: queue.SimpleQueue[tuple[SimCall, _Pending | None]] = queue.SimpleQueue()
         self._submitted: set[str] = set()
         self._components: list[Component] = []
@@ -440,6 +449,9 @@ class Runtime:
 
     def _flush(self, answered: list[_Pending] | None = None) -> Future[Any]:
         batch = self.recorder.take()
+        states = robot_states_json(self.plane)
+        if states and states != self._robot_states:
+            batch.meta[ROBOT_STATES_KEY] = self._robot_states = states
         answered = answered or []
         if not batch:
             _resolve(answered)

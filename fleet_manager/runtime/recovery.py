@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fleet_manager.domain import IdFactory
@@ -52,3 +53,23 @@ def order_from_body(body: dict[str, Any]) -> OrderRecord:
         OrderLineRecord(x["sku"], x["quantity"], x.get("picked", 0)) for x in body["lines"]
     )
     return OrderRecord(**{**body, "lines": lines})
+
+
+ROBOT_STATES_KEY = "robot_states"
+
+
+def restore_robot_states(plane: Any, store: Any) -> str:
+    """Put the last run's robot states of record back on the plane's robots (before the first
+    tick); returns the stored JSON so the first flush writes only a change."""
+    stored = store.get_meta(ROBOT_STATES_KEY)
+    if stored and hasattr(plane, "restore_robot_states"):
+        plane.restore_robot_states(json.loads(stored))
+    return stored or ""
+
+
+def robot_states_json(plane: Any) -> str:
+    """The plane's robot states of record as stored (sorted, compact), "" if it keeps none."""
+    states = getattr(plane, "robot_states", None)
+    if states is None:
+        return ""
+    return json.dumps(states(), sort_keys=True, separators=(",", ":"))
