@@ -134,6 +134,12 @@ BAD_ORDERS = [
     ({"lines": [{"sku": "SKU-0001", "quantity": -1}]}, 422, "invalid_value", "lines[0].quantity"),
     ({"lines": [{"sku": "NOPE-1", "quantity": 1}]}, 422, "unknown_sku", "lines[0].sku"),
     (
+        {"lines": [{"sku": "SKU-0001", "quantity": 1}, {"sku": "SKU-0001", "quantity": 2}]},
+        422,
+        "duplicate_sku",
+        "lines[1].sku",
+    ),
+    (
         {"lines": [{"sku": "SKU-0001", "quantity": 1}], "station_id": "X9"},
         422,
         "unknown_location",

@@ -77,11 +77,19 @@ class OrderIn(_Strict):
     id: str | None = Field(
         default=None, pattern=ID_PATTERN, description="WMS order id; generated if absent"
     )
-    lines: list[OrderLineIn] = Field(min_length=1, max_length=1000)
+    lines: list[OrderLineIn] = Field(
+        min_length=1,
+        max_length=1000,
+        description="one line per SKU: an order with two lines of one SKU is refused "
+        "(422 `duplicate_sku`, naming the second line), never merged",
+    )
     priority: Priority = 0
     due_s: Seconds | None = Field(default=None, description="due time, simulation seconds")
     station_id: SiteRef | None = Field(
-        default=None, description="pick station to use; any if absent"
+        default=None,
+        description="pick station to use, honoured (the order waits for that station); any if "
+        "absent. An unknown station is 422; a station that cannot reach a pod holding each SKU "
+        "fails the order with the reason (order event `rejected`)",
     )
 
 

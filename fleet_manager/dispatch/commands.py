@@ -14,6 +14,7 @@ from fleet_manager.dispatch.state import FloorState
 from fleet_manager.dispatch.station_service import CONFIRM_MODES
 from fleet_manager.domain import Order, OrderState, Task, TaskKind, TaskState
 from fleet_manager.inventory import IntakeError
+from fleet_manager.traffic.graph import UNREACHABLE
 
 ROBOT_COMMANDS = (
     "pause", "resume", "charge", "park", "out_of_service", "in_service", "clear_fault",
@@ -52,8 +53,19 @@ class Commands:
             raise IntakeError("priority", f"must be an integer, got {order.priority!r}")
         if any(line.picked != 0 for line in order.lines):
             raise IntakeError("lines", "a new order cannot have picked units")
+        seen: dict[str, int] = {}
+        for i, line in enumerate(order.lines):
+            if line.sku in seen:
+                raise IntakeError(
+                    f"lines[{i}].sku",
+                    f"SKU {line.sku} is already on line {seen[line.sku]}: "
+                    "one line per SKU, with the whole quantity",
+                )
+            seen[line.sku] = i
         self.floor.inventory.check_order(order)
-        order.state, order.station_id = OrderState.OPEN, None
+        if order.station_id is not None:
+            self._check_station(order)
+        order.state = OrderState.OPEN
         self.floor.orders[order.id] = order
         self.floor.inventory.commit_demand(order)
         self.g2p.pending.append(order.id)
@@ -62,6 +74,22 @@ class Commands:
             "accepted",
             lines=[{"sku": ln.sku, "quantity": ln.quantity} for ln in order.lines],
         )
+
+    def _check_station(self, order: Order) -> None:
+        """The station an order names must exist and reach a pod holding each SKU."""
+        f = self.floor
+        station = f.stations.get(order.station_id or "")
+        if station is None:
+            raise IntakeError("station_id", f"unknown pick station {order.station_id!r}")
+        dist = f.graph.distances_to(station.spec.node)
+        for i, line in enumerate(order.lines):
+            pods = f.inventory.pods_with(line.sku)
+            homes = [f.site.slots[f.pods[p].home].node for p in pods if p in f.pods]
+            if not any(dist[node] < UNREACHABLE for node in homes):
+                raise IntakeError(
+                    f"lines[{i}].sku",
+                    f"station {station.id} cannot reach any pod holding {line.sku}",
+                )
 
     def _order(self, order_id: str) -> Order:
         order = self.floor.orders.get(order_id)
