@@ -193,7 +193,24 @@ def test_robot_commands_alarms_and_lanes(live):
     assert alarm.id in [a["id"] for a in listed]
     acked = tech.post(f"/api/v1/alarms/{alarm.id}/ack", json={})
     assert acked.status_code == 200, acked.text
-    assert acked.json()["state"] == "acknowledged" and acked.json()["acked_by"] == "test-technician"
+    assert acked.json()["state"] == "acknowledged" and acked.json()["acknowledged_by"] == "test-technician"
+    # One alarm shape (issue 19): the answer, the list and the stored event say the same.
+    shape = {"id", "code", "severity", "resource_id", "raised_at", "acknowledged_by",
+             "acknowledged_at", "cleared_at", "message"}
+    answer = acked.json()
+    assert shape <= answer.keys() and answer["resource_id"] == "robot:AMR-05"
+    assert answer["raised_at"].endswith("Z") and answer["acknowledged_at"] >= answer["raised_at"]
+    assert answer["cleared_at"] is None
+    wait_for(lambda: next(a for a in tech.get("/api/v1/alarms").json()["items"]
+                          if a["id"] == alarm.id)["acknowledged_by"], 10, "ack stored")
+    entry = next(a for a in tech.get("/api/v1/alarms").json()["items"] if a["id"] == alarm.id)
+    assert {k: entry[k] for k in shape} == {k: answer[k] for k in shape}
+    live.runtime.call(lambda sim: sim.command_robot("AMR-05", "clear_fault")).result()
+    cleared = wait_for(
+        lambda: next((a for a in tech.get("/api/v1/alarms").json()["items"]
+                      if a["id"] == alarm.id and a["cleared_at"]), None), 10, "the clear stored")
+    assert cleared["state"] == "cleared" and cleared["cleared_at"] >= answer["acknowledged_at"]
+    assert cleared["acknowledged_by"] == "test-technician"  # a later write keeps the ack
     assert live.client("viewer").post(f"/api/v1/alarms/{alarm.id}/ack", json={}).status_code == 403
     assert tech.post("/api/v1/alarms/A-999999/ack", json={}).status_code == 404
 

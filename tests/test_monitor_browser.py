@@ -216,7 +216,7 @@ def test_simulator_alarm_appears_and_is_acknowledged(server: WcsServer, tech) ->
     _wait(tech, lambda d: "acknowledged by tess-tech" in d.find_element("css selector", item).text, "ack")
     _wait(tech, lambda d: "at sim" in d.find_element("css selector", item).text, "ack time")
     stored = {a["id"]: a for a in server.get("/api/v1/alarms", server.tech)["items"]}  # type: ignore[attr-defined]
-    assert stored[alarm_id]["acked_by"] == "tess-tech"
+    assert stored[alarm_id]["acknowledged_by"] == "tess-tech"
     # The artefact: demo site running, faulted robot selected (detail, path), alarm acknowledged.
     _select_robot(tech, "AMR-04")
     tech.find_element("css selector", '#tabs button[data-tab="alarms"]').click()

@@ -173,15 +173,25 @@ class AlarmAckIn(_Strict):
 
 
 class AlarmOut(BaseModel):
+    """The one alarm shape of every endpoint and `alarm` event. `*_at` are wall times (ISO 8601
+    UTC, null when unknown or not yet); `*_s` the simulated seconds beside them."""
+
     id: str
     code: str
-    message: str
-    raised_s: float
-    state: Literal["active", "acknowledged", "cleared"]
     severity: str
     resource_id: str | None
-    acked_by: str | None
-    acked_at: float | None
+    raised_at: str | None
+    acknowledged_by: str | None
+    acknowledged_at: str | None
+    cleared_at: str | None
+    message: str
+    state: Literal["active", "acknowledged", "cleared"]
+    raised_s: float
+    acknowledged_s: float | None
+    cleared_s: float | None
+    raised_wall_s: float | None
+    acknowledged_wall_s: float | None
+    cleared_wall_s: float | None
 
 
 class ItemList(BaseModel):

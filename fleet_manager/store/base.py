@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from fleet_manager.alarms import alarm_shape
 from fleet_manager.events import Event
 
 DEFAULT_PAGE_SIZE = 50
@@ -163,20 +164,20 @@ class AlarmRecord:
     severity: str = "warning"
     resource_id: str | None = None
     acked_by: str | None = None
-    acked_at: float | None = None
+    acked_at: float | None = None  # simulated seconds (column name kept from schema 1)
+    cleared_s: float | None = None
+    raised_wall_s: float | None = None
+    acked_wall_s: float | None = None
+    cleared_wall_s: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "code": self.code,
-            "message": self.message,
-            "raised_s": self.raised_s,
-            "state": self.state,
-            "severity": self.severity,
-            "resource_id": self.resource_id,
-            "acked_by": self.acked_by,
-            "acked_at": self.acked_at,
-        }
+        return alarm_shape(
+            id=self.id, code=self.code, severity=self.severity, resource_id=self.resource_id,
+            message=self.message, state=self.state, raised_s=self.raised_s,
+            acknowledged_by=self.acked_by, acknowledged_s=self.acked_at,
+            cleared_s=self.cleared_s, raised_wall_s=self.raised_wall_s,
+            acknowledged_wall_s=self.acked_wall_s, cleared_wall_s=self.cleared_wall_s,
+        )
 
 
 @dataclass

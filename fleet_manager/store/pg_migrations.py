@@ -135,6 +135,16 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX inbox_pending ON inbox (seq) WHERE done_at IS NULL;
         """,
     ),
+    (
+        3,
+        """
+        -- One alarm shape (issue 19): when it cleared, and wall times beside simulated seconds.
+        ALTER TABLE alarms ADD COLUMN cleared_s DOUBLE PRECISION;
+        ALTER TABLE alarms ADD COLUMN raised_wall DOUBLE PRECISION;
+        ALTER TABLE alarms ADD COLUMN acked_wall DOUBLE PRECISION;
+        ALTER TABLE alarms ADD COLUMN cleared_wall DOUBLE PRECISION;
+        """,
+    ),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

@@ -369,10 +369,9 @@ APPEND_HISTORY = (
     " %s, %s, %s, %s, %s)"
 )
 UPSERT_ALARM = (
-    f"INSERT INTO alarms ({rows.ALARM_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    f"INSERT INTO alarms ({rows.ALARM_COLUMNS}) VALUES ({', '.join(['%s'] * 13)})"
     " ON CONFLICT (id) DO UPDATE SET state = excluded.state, message = excluded.message,"
-    " acked_by = COALESCE(excluded.acked_by, alarms.acked_by),"
-    " acked_at = COALESCE(excluded.acked_at, alarms.acked_at)"
+    f" {rows.ALARM_KEEP}"
 )
 
 
@@ -386,5 +385,4 @@ def _append_task_history(conn: psycopg.Connection, task_id: str, step: dict[str,
 
 
 def _alarm_params(alarm: AlarmRecord) -> tuple[Any, ...]:
-    return (alarm.id, alarm.code, alarm.message, alarm.raised_s, alarm.state, alarm.severity,
-            alarm.resource_id, alarm.acked_by, alarm.acked_at)
+    return rows.alarm_params(alarm)

@@ -18,7 +18,15 @@ from fleet_manager.store.base import (
 
 ORDER_COLUMNS = "seq, id, state, priority, due_s, station_id, created_s, created_at, done_s, source"
 TASK_COLUMNS = "seq, id, kind, state, priority, created_s, order_id, resource_id, payload, source"
-ALARM_COLUMNS = "id, code, message, raised_s, state, severity, resource_id, acked_by, acked_at"
+ALARM_COLUMNS = (
+    "id, code, message, raised_s, state, severity, resource_id, acked_by, acked_at,"
+    " cleared_s, raised_wall, acked_wall, cleared_wall"
+)
+# Later writes of an alarm never erase what an earlier one set (who acknowledged, when).
+ALARM_KEEP = ", ".join(
+    f"{c} = COALESCE(excluded.{c}, alarms.{c})"
+    for c in ("acked_by", "acked_at", "cleared_s", "raised_wall", "acked_wall", "cleared_wall")
+)
 
 
 def _json_default(value: Any) -> Any:
@@ -84,7 +92,17 @@ def alarm_from_row(row: tuple) -> AlarmRecord:
         resource_id=row[6],
         acked_by=row[7],
         acked_at=row[8],
+        cleared_s=row[9],
+        raised_wall_s=row[10],
+        acked_wall_s=row[11],
+        cleared_wall_s=row[12],
     )
+
+
+def alarm_params(alarm: AlarmRecord) -> tuple[Any, ...]:
+    return (alarm.id, alarm.code, alarm.message, alarm.raised_s, alarm.state, alarm.severity,
+            alarm.resource_id, alarm.acked_by, alarm.acked_at, alarm.cleared_s,
+            alarm.raised_wall_s, alarm.acked_wall_s, alarm.cleared_wall_s)
 
 
 def event_from_row(row: tuple) -> StoredEvent:
@@ -185,19 +203,8 @@ def append_task_history(conn: sqlite3.Connection, task_id: str, step: dict[str, 
 
 def upsert_alarm(conn: sqlite3.Connection, alarm: AlarmRecord) -> None:
     conn.execute(
-        f"INSERT INTO alarms ({ALARM_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT (id) DO UPDATE SET state = excluded.state, message = excluded.message,"
-        " acked_by = COALESCE(excluded.acked_by, alarms.acked_by),"
-        " acked_at = COALESCE(excluded.acked_at, alarms.acked_at)",
-        (
-            alarm.id,
-            alarm.code,
-            alarm.message,
-            alarm.raised_s,
-            alarm.state,
-            alarm.severity,
-            alarm.resource_id,
-            alarm.acked_by,
-            alarm.acked_at,
-        ),
+        f"INSERT INTO alarms ({ALARM_COLUMNS}) VALUES ({', '.join('?' * 13)})"
+        f" ON CONFLICT (id) DO UPDATE SET state = excluded.state, message = excluded.message,"
+        f" {ALARM_KEEP}",
+        alarm_params(alarm),
     )

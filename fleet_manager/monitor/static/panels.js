@@ -93,8 +93,8 @@ export function renderRobotDetail(el, robot, { id, canCommand, reason, lastError
 export function renderAlarms(ul, alarms, { canAck, reason }) {
   const sorted = [...alarms].sort((a, b) => (b.raised_s ?? 0) - (a.raised_s ?? 0) || String(b.id).localeCompare(String(a.id)));
   ul.innerHTML = sorted.length ? sorted.map((a) => {
-    const acked = a.acknowledged_by || a.acked_by;
-    const at = a.acknowledged_s ?? a.acked_at;
+    const acked = a.acknowledged_by;
+    const at = a.acknowledged_s;
     const cleared = a.cleared_s != null || a.state === "cleared";
     const ackInfo = acked
       ? `<div class="acked-by">acknowledged by <b>${esc(acked)}</b> at sim ${esc(simClock(at))}</div>`
@@ -102,11 +102,11 @@ export function renderAlarms(ul, alarms, { canAck, reason }) {
          ${canAck ? "" : `<span class="muted reason">${esc(reason)}</span>`}`;
     const sev = String(a.severity || "warning");
     return `<li class="sev-${esc(sev)} ${acked ? "acked" : ""}" data-alarm="${esc(a.id)}" data-raised-s="${esc(a.raised_s ?? "")}">
-      <div><b class="sev">${esc(sev)}</b> <b>${esc(a.id)}</b> ${esc(a.source || a.resource_id || "")} · ${esc(a.code || "")}
+      <div><b class="sev">${esc(sev)}</b> <b>${esc(a.id)}</b> ${esc(a.resource_id || "")} · ${esc(a.code || "")}
       <span class="muted">raised sim ${esc(simClock(a.raised_s))}${cleared ? " · cleared" : ""}</span></div>
       <div>${esc(a.message || "")}</div>${ackInfo}</li>`;
   }).join("") : `<li class="muted empty">no alarms</li>`;
-  return sorted.filter((a) => !(a.acknowledged_by || a.acked_by) && a.cleared_s == null && a.state !== "cleared").length;
+  return sorted.filter((a) => !(a.acknowledged_by) && a.cleared_s == null && a.state !== "cleared").length;
 }
 
 export function renderOrders(tbody, orders, nowS) {
