@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from fleet_manager.alarms import alarm_shape
+from fleet_manager.clock import iso_utc
 from fleet_manager.events import Event
 
 DEFAULT_PAGE_SIZE = 50
@@ -135,6 +136,7 @@ class StoredEvent:
     kind: str
     at_s: float
     data: dict[str, Any]
+    wall_s: float | None = None  # epoch seconds when it was committed
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -142,6 +144,7 @@ class StoredEvent:
             "topic": self.topic,
             "kind": self.kind,
             "at_s": self.at_s,
+            "at": iso_utc(self.wall_s) if self.wall_s is not None else None,
             "data": self.data,
         }
 

@@ -136,7 +136,7 @@ class PostgresReads:
 
     def events_after(self, seq: int, limit: int = 1000) -> list[StoredEvent]:
         found = self._all(
-            "SELECT seq, topic, kind, at_s, data FROM events WHERE seq > %s ORDER BY seq LIMIT %s",
+            "SELECT seq, topic, kind, at_s, data, wall_time FROM events WHERE seq > %s ORDER BY seq LIMIT %s",
             (seq, limit),
         )
         return [rows.event_from_row(r) for r in found]

@@ -106,8 +106,8 @@ def alarm_params(alarm: AlarmRecord) -> tuple[Any, ...]:
 
 
 def event_from_row(row: tuple) -> StoredEvent:
-    seq, topic, kind, at_s, data = row
-    return StoredEvent(seq, topic, kind, at_s, json.loads(data))
+    seq, topic, kind, at_s, data, wall = row
+    return StoredEvent(seq, topic, kind, at_s, json.loads(data), wall)
 
 
 def insert_event(
@@ -119,7 +119,7 @@ def insert_event(
         (topic, kind, float(at_s), text, wall),
     )
     # Round-trip through JSON so live subscribers see exactly what a replay will return.
-    return StoredEvent(int(cur.lastrowid or 0), topic, kind, float(at_s), json.loads(text))
+    return StoredEvent(int(cur.lastrowid or 0), topic, kind, float(at_s), json.loads(text), wall)
 
 
 def insert_order(conn: sqlite3.Connection, order: OrderRecord) -> None:
