@@ -287,3 +287,25 @@ def test_live_snapshots_and_websocket_auth(live):
             with pytest.raises(ConnectionClosed) as closed:
                 ws.recv(timeout=10)
         assert closed.value.rcvd.code == 4401
+
+
+def test_due_at_is_kept_as_wall_time_beside_the_simulated_due_s(live):
+    wms = live.client("wms")
+    r = wms.post("/api/v1/orders", json={
+        "id": "DUE-1", "lines": [{"sku": "SKU-0003", "quantity": 1}],
+        "due_at": "2030-01-02T03:04:05+01:00",
+    })
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["due_at"] == "2030-01-02T02:04:05.000Z"  # normalised to UTC
+    assert body["due_s"] > body["created_s"]  # derived: in the future on the simulated line
+    assert wms.get("/api/v1/orders/DUE-1").json()["due_at"] == body["due_at"]
+    both = wms.post("/api/v1/orders", json={
+        "id": "DUE-2", "lines": [{"sku": "SKU-0003", "quantity": 1}],
+        "due_at": "2030-01-02T02:04:05Z", "due_s": 7.0,
+    })
+    assert both.status_code == 201 and both.json()["due_s"] == 7.0  # legacy value as given
+    naive = wms.post("/api/v1/orders", json={
+        "lines": [{"sku": "SKU-0003", "quantity": 1}], "due_at": "2030-01-02T02:04:05",
+    })
+    assert naive.status_code == 422 and naive.json()["error"]["field"] == "due_at"

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+)
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -84,7 +91,15 @@ class OrderIn(_Strict):
         "(422 `duplicate_sku`, naming the second line), never merged",
     )
     priority: Priority = 0
-    due_s: Seconds | None = Field(default=None, description="due time, simulation seconds")
+    due_s: Seconds | None = Field(
+        default=None, description="due time, simulation seconds (legacy; see due_at)"
+    )
+    due_at: AwareDatetime | None = Field(
+        default=None,
+        strict=False,
+        description="due time, ISO 8601 wall clock with its offset (e.g. "
+        "2026-12-06T08:00:00Z); without due_s, due_s is derived from it at the clock's speed",
+    )
     station_id: SiteRef | None = Field(
         default=None,
         description="pick station to use, honoured (the order waits for that station); any if "
@@ -107,6 +122,7 @@ class OrderOut(BaseModel):
     created_s: float
     created_at: float
     due_s: float | None
+    due_at: str | None = Field(description="due time, ISO 8601 UTC wall clock, if given")
     station_id: str | None
     done_s: float | None
     source: str

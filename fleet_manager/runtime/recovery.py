@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from fleet_manager.domain import IdFactory
@@ -52,7 +53,10 @@ def order_from_body(body: dict[str, Any]) -> OrderRecord:
     lines = tuple(
         OrderLineRecord(x["sku"], x["quantity"], x.get("picked", 0)) for x in body["lines"]
     )
-    return OrderRecord(**{**body, "lines": lines})
+    due_at = body.get("due_at")
+    if isinstance(due_at, str):  # the answer shows it as ISO 8601; the record keeps epoch s
+        due_at = datetime.fromisoformat(due_at).timestamp()
+    return OrderRecord(**{**body, "lines": lines, "due_at": due_at})
 
 
 ROBOT_STATES_KEY = "robot_states"

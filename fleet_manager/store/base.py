@@ -83,6 +83,7 @@ class OrderRecord:
     station_id: str | None = None
     done_s: float | None = None
     source: str = "api"
+    due_at: float | None = None  # wall clock due time, unix seconds
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -95,6 +96,7 @@ class OrderRecord:
             "created_s": self.created_s,
             "created_at": self.created_at,
             "due_s": self.due_s,
+            "due_at": iso_utc(self.due_at) if self.due_at is not None else None,
             "station_id": self.station_id,
             "done_s": self.done_s,
             "source": self.source,

@@ -121,6 +121,13 @@ MIGRATIONS: list[tuple[int, str]] = [
         ALTER TABLE alarms ADD COLUMN cleared_wall REAL;
         """,
     ),
+    (
+        4,
+        """
+        -- Orders' due time as wall clock (unix seconds) beside the simulated due_s (issue 19).
+        ALTER TABLE orders ADD COLUMN due_at REAL;
+        """,
+    ),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

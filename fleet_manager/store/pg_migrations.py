@@ -145,6 +145,13 @@ MIGRATIONS: list[tuple[int, str]] = [
         ALTER TABLE alarms ADD COLUMN cleared_wall DOUBLE PRECISION;
         """,
     ),
+    (
+        4,
+        """
+        -- Orders' due time as wall clock (unix seconds) beside the simulated due_s (issue 19).
+        ALTER TABLE orders ADD COLUMN due_at DOUBLE PRECISION;
+        """,
+    ),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

@@ -307,15 +307,15 @@ def _insert_order(conn: psycopg.Connection, order: OrderRecord, prefix: str) -> 
     Without an id, the next number of order_number is used (a client's id may hold it)."""
     row = conn.execute(
         "WITH o AS (INSERT INTO orders (id, state, priority, due_s, station_id, created_s,"
-        " created_at, done_s, source) VALUES (COALESCE(%s, %s || '-' ||"
-        " lpad(nextval('order_number')::text, 8, '0')), %s, %s, %s, %s, %s, %s, %s, %s)"
+        " created_at, done_s, source, due_at) VALUES (COALESCE(%s, %s || '-' ||"
+        " lpad(nextval('order_number')::text, 8, '0')), %s, %s, %s, %s, %s, %s, %s, %s, %s)"
         " ON CONFLICT (id) DO NOTHING RETURNING id),"
         " l AS (INSERT INTO order_lines (order_id, line_no, sku, quantity, picked)"
         " SELECT o.id, t.n, t.sku, t.quantity, t.picked FROM o,"
         " unnest(%s::int[], %s::text[], %s::int[], %s::int[]) AS t(n, sku, quantity, picked))"
         " SELECT id FROM o",
         (order.id or None, prefix, order.state, order.priority, order.due_s, order.station_id,
-         order.created_s, order.created_at, order.done_s, order.source,
+         order.created_s, order.created_at, order.done_s, order.source, order.due_at,
          list(range(len(order.lines))), [ln.sku for ln in order.lines],
          [ln.quantity for ln in order.lines], [ln.picked for ln in order.lines]),
     ).fetchone()

@@ -66,7 +66,7 @@ class PostgresReads:
         sql = ORDERS_WITH_LINES.format(cols=rows.ORDER_COLUMNS, where=where)
         return [
             (parent[0], rows.order_from_row(parent, lines))
-            for parent, lines in _grouped(self._all(sql, [*params, limit]), 10)
+            for parent, lines in _grouped(self._all(sql, [*params, limit]), rows.ORDER_WIDTH)
         ]
 
     def get_order(self, order_id: str) -> OrderRecord | None:

@@ -16,7 +16,10 @@ from fleet_manager.store.base import (
     TaskRecord,
 )
 
-ORDER_COLUMNS = "seq, id, state, priority, due_s, station_id, created_s, created_at, done_s, source"
+ORDER_COLUMNS = (
+    "seq, id, state, priority, due_s, station_id, created_s, created_at, done_s, source, due_at"
+)
+ORDER_WIDTH = 11
 TASK_COLUMNS = "seq, id, kind, state, priority, created_s, order_id, resource_id, payload, source"
 ALARM_COLUMNS = (
     "id, code, message, raised_s, state, severity, resource_id, acked_by, acked_at,"
@@ -47,7 +50,8 @@ def dumps(value: Any) -> str:
 
 
 def order_from_row(row: sqlite3.Row | tuple, lines: list[tuple]) -> OrderRecord:
-    _seq, oid, state, priority, due_s, station_id, created_s, created_at, done_s, source = row
+    _seq, oid, state, priority, due_s, station_id, created_s, created_at, done_s, source = row[:10]
+    due_at = row[10]
     return OrderRecord(
         id=oid,
         state=state,
@@ -59,6 +63,7 @@ def order_from_row(row: sqlite3.Row | tuple, lines: list[tuple]) -> OrderRecord:
         station_id=station_id,
         done_s=done_s,
         source=source,
+        due_at=due_at,
     )
 
 
@@ -125,7 +130,7 @@ def insert_event(
 def insert_order(conn: sqlite3.Connection, order: OrderRecord) -> None:
     conn.execute(
         "INSERT INTO orders (id, state, priority, due_s, station_id, created_s, created_at,"
-        " done_s, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " done_s, source, due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             order.id,
             order.state,
@@ -136,6 +141,7 @@ def insert_order(conn: sqlite3.Connection, order: OrderRecord) -> None:
             order.created_at,
             order.done_s,
             order.source,
+            order.due_at,
         ),
     )
     conn.executemany(
