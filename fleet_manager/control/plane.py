@@ -69,6 +69,7 @@ class ControlPlane:
             scanner=scanner,
         )
         self.dispatcher.now_s = self.now_s
+        self.dispatcher.kpi.reset_window(self.now_s)  # rates count from this run's start
         self.before_tick: list[TickHook] = []
         self.after_tick: list[TickHook] = []
 

@@ -46,6 +46,7 @@ from fleet_manager.store.base import Store
 log = logging.getLogger(__name__)
 SimCall = Callable[[Any], Any]
 CLOCK_ORIGIN_KEY = "clock_origin_epoch_s"
+SIM_NOW_KEY = "sim_now_s"  # the paced clock's simulated time at the last commit
 
 @dataclass
 class RuntimeConfig:
@@ -113,6 +114,8 @@ class Runtime:
         else:
             speed = equipment.speed if equipment.speed is not None else self.config.speed
             self.clock = PacedClock(speed)
+            # Simulated time goes on from where the last run stopped, never back to 0.
+            extra["start_s"] = float(store.get_meta(SIM_NOW_KEY) or 0.0)
         self.plane = equipment.build_plane(
             site, seed=self.config.seed, config=self.config.sim_config, bus=self.bus, **extra
         )
@@ -126,6 +129,7 @@ class Runtime:
         self.recorder = EventRecorder(self.bus, self._lookup_task, self._api_task_ids)
         # Lock-outs, pauses, faults and pods held survive a restart (written with the events).
         self._robot_states = restore_robot_states(self.plane, store)
+        self._sim_now_written = 0.0
         self._inbox: queue.SimpleQueue[tuple[SimCall, _Pending | None]] = queue.SimpleQueue()
         self._submitted: set[str] = set()
         self._components: list[Component] = []
@@ -183,7 +187,7 @@ class Runtime:
         # so the loop's last writes may still be queued: stop only once they are committed, or
         # whoever reads the store next (a restart's recovery) sees tasks open that this run
         # already finished. The writer is FIFO, so an empty batch after them is a barrier.
-        wait([self.store.apply_batch(StateBatch())], timeout=60)
+        wait([self.store.apply_batch(StateBatch(meta={SIM_NOW_KEY: repr(self.now_s)}))], timeout=60)
         if self.asrs is not None:
             self.asrs.close()
 
@@ -452,6 +456,9 @@ class Runtime:
         states = robot_states_json(self.plane)
         if states and states != self._robot_states:
             batch.meta[ROBOT_STATES_KEY] = self._robot_states = states
+        if batch or time.monotonic() - self._sim_now_written >= 1.0:
+            batch.meta[SIM_NOW_KEY] = repr(self.now_s)
+            self._sim_now_written = time.monotonic()
         answered = answered or []
         if not batch:
             _resolve(answered)
