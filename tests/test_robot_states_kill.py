@@ -1,5 +1,6 @@
 """kill -9 of `wcs serve` and a restart (issue 19): a locked-out robot stays out of service, a
-faulted robot stays faulted (and gets no work) until a technician clears the fault."""
+faulted robot stays faulted (and gets no work) until a technician clears the fault, and the
+pods hold the stock the last run left (per SKU and pod), not what the map stocks them with."""
 
 from __future__ import annotations
 
@@ -35,6 +36,15 @@ def _stored_states(data_dir: Path) -> dict:
     return json.loads(row[0]) if row else {}
 
 
+def _stock(client: httpx.Client, skus: list[str]) -> dict[str, dict[str, int]]:
+    """Units per SKU and pod, from the where-is API."""
+    out = {}
+    for sku in skus:
+        found = client.get(f"/api/v1/inventory/skus/{sku}").json()
+        out[sku] = {p["pod_id"]: p["quantity"] for p in found["locations"]}
+    return out
+
+
 def _robot(client: httpx.Client, rid: str) -> dict:
     r = client.get(f"/api/v1/robots/{rid}")
     assert r.status_code == 200, r.text
@@ -60,6 +70,14 @@ def test_kill_9_keeps_lock_out_and_fault_until_cleared(tmp_path: Path) -> None:
             and s.get(faulted, {}).get("fault") == "bumper_hit",
             30, "the states of record to be committed",
         )
+        skus = [f"SKU-{n:04d}" for n in (11, 12, 13)]
+        with httpx.Client(base_url=base, headers=wms, timeout=30) as w:
+            for i, sku in enumerate(skus):
+                body = {"id": f"P-{i}", "lines": [{"sku": sku, "quantity": 2}]}
+                assert w.post("/orders", json=body).status_code == 201
+            wait_for(lambda: all(w.get(f"/orders/P-{i}").json()["state"] == "done"
+                                 for i in range(3)), 120, "the picks before the kill")
+        stock_before = _stock(c, skus)
         before = {t["id"] for t in c.get("/api/v1/tasks", params={"limit": 500}).json()["items"]}
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
@@ -68,6 +86,7 @@ def test_kill_9_keeps_lock_out_and_fault_until_cleared(tmp_path: Path) -> None:
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=tech, timeout=30) as c:
             assert _robot(c, locked)["out_of_service"] is True
+            assert _stock(c, skus) == stock_before  # picked units stay picked
             bad = _robot(c, faulted)
             assert bad["state"] == "fault" and bad["error"] == "bumper_hit"
             resume = c.post(f"/api/v1/robots/{faulted}/commands", json={"command": "resume"})

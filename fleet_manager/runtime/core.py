@@ -35,6 +35,8 @@ from fleet_manager.runtime.recovery import (
     close_dead_run_tasks,
     continue_ids,
     order_from_body,
+    pod_stock_meta,
+    restore_pod_stock,
     restore_robot_states,
     robot_states_json,
 )
@@ -129,6 +131,8 @@ class Runtime:
         self.recorder = EventRecorder(self.bus, self._lookup_task, self._api_task_ids)
         # Lock-outs, pauses, faults and pods held survive a restart (written with the events).
         self._robot_states = restore_robot_states(self.plane, store)
+        # Stock is what the last run left (each change stored with the event that made it).
+        restore_pod_stock(self.plane, store)
         self._sim_now_written = 0.0
         self._inbox: queue.SimpleQueue[tuple[SimCall, _Pending | None]] = queue.SimpleQueue()
         self._submitted: set[str] = set()
@@ -456,6 +460,7 @@ class Runtime:
         states = robot_states_json(self.plane)
         if states and states != self._robot_states:
             batch.meta[ROBOT_STATES_KEY] = self._robot_states = states
+        batch.meta.update(pod_stock_meta(self.plane))
         if batch or time.monotonic() - self._sim_now_written >= 1.0:
             batch.meta[SIM_NOW_KEY] = repr(self.now_s)
             self._sim_now_written = time.monotonic()

@@ -77,3 +77,32 @@ def robot_states_json(plane: Any) -> str:
     if states is None:
         return ""
     return json.dumps(states(), sort_keys=True, separators=(",", ":"))
+
+
+POD_STOCK_PREFIX = "pod_stock:"
+
+
+def restore_pod_stock(plane: Any, store: Any) -> int:
+    """Pods hold what the last run left on them, not what the map stocks them with; returns
+    how many pods were restored."""
+    inventory = getattr(plane, "inventory", None)
+    if inventory is None or not hasattr(inventory, "restore_pod"):
+        return 0
+    n = 0
+    for pod in list(inventory.on_hand):
+        stored = store.get_meta(POD_STOCK_PREFIX + pod)
+        if stored is not None:
+            inventory.restore_pod(pod, json.loads(stored))
+            n += 1
+    return n
+
+
+def pod_stock_meta(plane: Any) -> dict[str, str]:
+    """Meta rows for the pods whose stock moved since the last flush."""
+    inventory = getattr(plane, "inventory", None)
+    if inventory is None or not hasattr(inventory, "take_changed"):
+        return {}
+    return {
+        POD_STOCK_PREFIX + pod: json.dumps(stock, sort_keys=True, separators=(",", ":"))
+        for pod, stock in inventory.take_changed().items()
+    }
