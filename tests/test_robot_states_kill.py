@@ -108,6 +108,13 @@ def test_kill_9_keeps_lock_out_and_fault_until_cleared(tmp_path: Path) -> None:
             assert cleared.status_code == 200, cleared.text
             wait_for(lambda: _robot(c, faulted)["state"] != "fault", 30, "the fault to clear")
             assert _robot(c, faulted)["error"] is None
+            # The dead run's alarm was cleared at the restart, the new run's by clear_fault.
+            def mine() -> list[dict]:
+                return [a for a in c.get("/api/v1/alarms").json()["items"]
+                        if a["resource_id"] == f"robot:{faulted}"]
+
+            wait_for(lambda: all(a["cleared_at"] for a in mine()), 30, "the alarms cleared")
+            assert len(mine()) >= 2  # the dead run's (cleared at restart) and this run's
             assert _robot(c, locked)["out_of_service"] is True  # still locked out
     finally:
         proc.send_signal(signal.SIGTERM)

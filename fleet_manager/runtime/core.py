@@ -32,6 +32,7 @@ from fleet_manager.runtime.queries import where_is
 from fleet_manager.runtime.recorder import EventRecorder, task_fields
 from fleet_manager.runtime.recovery import (
     ROBOT_STATES_KEY,
+    clear_dead_run_alarms,
     close_dead_run_tasks,
     continue_ids,
     order_from_body,
@@ -198,6 +199,9 @@ class Runtime:
     def _recover(self) -> None:
         """Close tasks a dead run left open, and queue its unfinished orders (once each)."""
         batch, resubmit = close_dead_run_tasks(self.store, self.now_s)
+        alarms = clear_dead_run_alarms(self.store, self.now_s)
+        batch.alarms += alarms.alarms
+        batch.events += alarms.events
         if batch:
             self.store.apply_batch(batch).result()
         for task in resubmit:

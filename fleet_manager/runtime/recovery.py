@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +35,21 @@ def close_dead_run_tasks(store: Any, now_s: float) -> tuple[StateBatch, list[Tas
         }
         batch.events.append(Event("task", "cancelled", now_s, data))
     return batch, resubmit
+
+
+def clear_dead_run_alarms(store: Any, now_s: float) -> StateBatch:
+    """Alarms the dead run left open are cleared (reason "restart"): the new run raises afresh
+    whatever is still wrong (a fault of record, a pod on a stopped robot), so no alarm stays
+    open that nothing will ever clear."""
+    batch = StateBatch()
+    wall = time.time()
+    for state in ("active", "acknowledged"):
+        for alarm in store.list_alarms(state):
+            closed = replace(alarm, state="cleared", cleared_s=now_s, cleared_wall_s=wall)
+            batch.alarms.append(closed)
+            batch.events.append(Event("alarm", "cleared", now_s, {**closed.as_dict(),
+                                                                  "reason": "restart"}))
+    return batch
 
 
 def continue_ids(sim: Any, store: Any) -> None:
