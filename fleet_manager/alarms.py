@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
+from fleet_manager.clock import iso_utc
 from fleet_manager.events import EventBus
 
 SEVERITIES = ("info", "warning", "error", "critical")
@@ -31,21 +33,76 @@ class Alarm:
     acknowledged_by: str | None = None
     acknowledged_s: float | None = None
     cleared_s: float | None = None
+    # Wall time (epoch seconds) beside the simulated seconds above.
+    raised_wall_s: float | None = None
+    acknowledged_wall_s: float | None = None
+    cleared_wall_s: float | None = None
 
     @property
     def active(self) -> bool:
         return self.cleared_s is None
 
+    @property
+    def state(self) -> str:
+        if self.cleared_s is not None:
+            return "cleared"
+        return "acknowledged" if self.acknowledged_by else "active"
+
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return alarm_shape(
+            id=self.id, code=self.code, severity=self.severity, resource_id=self.source,
+            message=self.message, state=self.state, raised_s=self.raised_s,
+            acknowledged_by=self.acknowledged_by, acknowledged_s=self.acknowledged_s,
+            cleared_s=self.cleared_s, raised_wall_s=self.raised_wall_s,
+            acknowledged_wall_s=self.acknowledged_wall_s, cleared_wall_s=self.cleared_wall_s,
+        )
+
+
+def _iso(epoch_s: float | None) -> str | None:
+    return None if epoch_s is None else iso_utc(epoch_s)
+
+
+def alarm_shape(
+    *, id: str, code: str, severity: str, resource_id: str | None, message: str, state: str,
+    raised_s: float, acknowledged_by: str | None, acknowledged_s: float | None,
+    cleared_s: float | None, raised_wall_s: float | None, acknowledged_wall_s: float | None,
+    cleared_wall_s: float | None,
+) -> dict[str, Any]:
+    """The one alarm shape of every endpoint and event: `*_at` wall time (ISO 8601 UTC), with
+    the simulated seconds (`*_s`) beside them."""
+    return {
+        "id": id,
+        "code": code,
+        "severity": severity,
+        "resource_id": resource_id,
+        "raised_at": _iso(raised_wall_s),
+        "acknowledged_by": acknowledged_by,
+        "acknowledged_at": _iso(acknowledged_wall_s),
+        "cleared_at": _iso(cleared_wall_s),
+        "message": message,
+        "state": state,
+        "raised_s": raised_s,
+        "acknowledged_s": acknowledged_s,
+        "cleared_s": cleared_s,
+        # Epoch seconds, so a store written from an event keeps the wall times exactly.
+        "raised_wall_s": raised_wall_s,
+        "acknowledged_wall_s": acknowledged_wall_s,
+        "cleared_wall_s": cleared_wall_s,
+    }
 
 
 class AlarmRegistry:
     """All alarms of one site; publishes topic "alarm" kinds raised / acknowledged / cleared."""
 
-    def __init__(self, bus: EventBus | None = None, clock: Callable[[], float] = lambda: 0.0):
+    def __init__(
+        self,
+        bus: EventBus | None = None,
+        clock: Callable[[], float] = lambda: 0.0,
+        wall: Callable[[], float] = time.time,
+    ):
         self.bus = bus
         self.clock = clock
+        self.wall = wall
         self._alarms: dict[str, Alarm] = {}
         self._counter = 0
 
@@ -53,7 +110,10 @@ class AlarmRegistry:
         if severity not in SEVERITIES:
             raise ValueError(f"alarm severity {severity!r} is not one of {', '.join(SEVERITIES)}")
         self._counter += 1
-        alarm = Alarm(f"A-{self._counter:06d}", source, code, severity, message, self.clock())
+        alarm = Alarm(
+            f"A-{self._counter:06d}", source, code, severity, message, self.clock(),
+            raised_wall_s=self.wall(),
+        )
         self._alarms[alarm.id] = alarm
         self._publish("raised", alarm)
         return alarm
@@ -75,6 +135,7 @@ class AlarmRegistry:
         if alarm.acknowledged_by is None:
             alarm.acknowledged_by = user
             alarm.acknowledged_s = self.clock()
+            alarm.acknowledged_wall_s = self.wall()
             self._publish("acknowledged", alarm)
         return alarm
 
@@ -82,6 +143,7 @@ class AlarmRegistry:
         alarm = self.get(alarm_id)
         if alarm.cleared_s is None:
             alarm.cleared_s = self.clock()
+            alarm.cleared_wall_s = self.wall()
             self._publish("cleared", alarm)
         return alarm
 

@@ -54,6 +54,7 @@ class Inventory:
         self.known_skus = set(known_skus)
         self._total: dict[Sku, int] = defaultdict(int)
         self._pods_with: dict[Sku, set[PodId]] = defaultdict(set)
+        self.changed: set[PodId] = set()  # pods whose stock moved since `take_changed`
         for pod, inv in self.on_hand.items():
             for sku, qty in inv.items():
                 if qty < 0:
@@ -144,16 +145,39 @@ class Inventory:
         if qty < 0:
             raise InventoryError(f"pod {pod}: cannot add {qty} of {sku}")
         self.on_hand[pod][sku] = self.on_hand[pod].get(sku, 0) + qty
+        self.changed.add(pod)
         self._total[sku] += qty
         self.known_skus.add(sku)
         if self.on_hand[pod][sku] > 0:
             self._pods_with[sku].add(pod)
+
+    def take_changed(self) -> dict[PodId, dict[Sku, int]]:
+        """Stock of every pod changed since the last call (to store with the events)."""
+        out = {p: {k: v for k, v in self.on_hand[p].items() if v > 0} for p in sorted(self.changed)}
+        self.changed.clear()
+        return out
+
+    def restore_pod(self, pod: PodId, stock: Mapping[Sku, int]) -> None:
+        """Replace a pod's stock with the stored one (at start, before anything is reserved)."""
+        if pod not in self.on_hand or any(self.reserved[pod].values()):
+            raise InventoryError(f"pod {pod}: cannot restore stock (unknown or reserved)")
+        for sku, qty in self.on_hand[pod].items():
+            self._total[sku] -= qty
+            self._pods_with[sku].discard(pod)
+        self.on_hand[pod] = {}
+        for sku, qty in stock.items():
+            if int(qty) > 0:
+                self.on_hand[pod][sku] = int(qty)
+                self._total[sku] += int(qty)
+                self._pods_with[sku].add(pod)
+                self.known_skus.add(sku)
 
     def _remove(self, pod: PodId, sku: Sku, qty: int) -> None:
         have = self.on_hand[pod].get(sku, 0)
         if qty < 0 or qty > have - self.reserved[pod].get(sku, 0):
             raise InventoryError(f"pod {pod}: cannot remove {qty} of {sku}, {have} on hand")
         self.on_hand[pod][sku] = have - qty
+        self.changed.add(pod)
         self._total[sku] -= qty
         if self.on_hand[pod][sku] == 0:
             self._pods_with[sku].discard(pod)

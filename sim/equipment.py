@@ -34,7 +34,7 @@ def build_simulation(site: Site, *, config: Any = None, **kwargs: Any) -> Simula
     from the simulator's own stream."""
     if config is None or isinstance(config, dict):
         config = {**(config or {}), "orders_per_h": 0.0}
-    kwargs.pop("start_s", None)  # a paced clock always starts the floor at 0
+    # start_s: a restart continues the last run's simulated time instead of starting at 0.
     return Simulation(site, config=config, **kwargs)
 
 

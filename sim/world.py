@@ -56,6 +56,7 @@ class Simulation(ControlPlane):
         extra_robots: list[RobotAdapter] | None = None,
         before_tick: Callable[[float], None] | None = None,
         after_moves: Callable[[float], None] | None = None,
+        start_s: float = 0.0,
     ) -> None:
         self.site = site
         self.seed = seed
@@ -76,6 +77,7 @@ class Simulation(ControlPlane):
             seed=int(rng.integers(2**31)),
             scanner=self._scan,
             tick_s=self.ticks.tick_s,
+            start_s=start_s,
         )
         if before_tick is not None:
             self.before_tick.append(before_tick)
@@ -96,8 +98,9 @@ class Simulation(ControlPlane):
             max_qty=self.config.max_qty,
             due_after_s=self.config.due_after_s,
         )
+        self.stream.next_s += self.now_s  # arrivals start at this run's start, no backlog
         self._returns_rng = np.random.default_rng(rng.integers(2**31))
-        self._next_return_s = self._return_gap()
+        self._next_return_s = self.now_s + self._return_gap()
         self._warm = self.config.warmup_s <= 0
         self.wall_s = 0.0
 

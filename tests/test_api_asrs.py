@@ -97,7 +97,7 @@ def test_fault_then_reset_finishes_the_move_and_clears_the_alarm(live):
     assert kinds[:3] == [("alarm", "acknowledged"), ("alarm", "cleared"), ("asrs", "crane_reset")]
     assert ("asrs", "move_done") in kinds and kinds[-1] == ("task", "done")
     alarm = _alarm(tech, alarm_id)
-    assert alarm["state"] == "cleared" and alarm["acked_by"] == "test-technician"
+    assert alarm["state"] == "cleared" and alarm["acknowledged_by"] == "test-technician"
     tote = _tote(wms, "SKU-0007", "API-FAULTY")
     assert tote["slot_id"] and tote["location"] == tote["slot_id"] == fault["move"]["target"]
 

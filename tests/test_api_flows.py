@@ -134,6 +134,12 @@ BAD_ORDERS = [
     ({"lines": [{"sku": "SKU-0001", "quantity": -1}]}, 422, "invalid_value", "lines[0].quantity"),
     ({"lines": [{"sku": "NOPE-1", "quantity": 1}]}, 422, "unknown_sku", "lines[0].sku"),
     (
+        {"lines": [{"sku": "SKU-0001", "quantity": 1}, {"sku": "SKU-0001", "quantity": 2}]},
+        422,
+        "duplicate_sku",
+        "lines[1].sku",
+    ),
+    (
         {"lines": [{"sku": "SKU-0001", "quantity": 1}], "station_id": "X9"},
         422,
         "unknown_location",
@@ -187,7 +193,24 @@ def test_robot_commands_alarms_and_lanes(live):
     assert alarm.id in [a["id"] for a in listed]
     acked = tech.post(f"/api/v1/alarms/{alarm.id}/ack", json={})
     assert acked.status_code == 200, acked.text
-    assert acked.json()["state"] == "acknowledged" and acked.json()["acked_by"] == "test-technician"
+    assert acked.json()["state"] == "acknowledged" and acked.json()["acknowledged_by"] == "test-technician"
+    # One alarm shape (issue 19): the answer, the list and the stored event say the same.
+    shape = {"id", "code", "severity", "resource_id", "raised_at", "acknowledged_by",
+             "acknowledged_at", "cleared_at", "message"}
+    answer = acked.json()
+    assert shape <= answer.keys() and answer["resource_id"] == "robot:AMR-05"
+    assert answer["raised_at"].endswith("Z") and answer["acknowledged_at"] >= answer["raised_at"]
+    assert answer["cleared_at"] is None
+    wait_for(lambda: next(a for a in tech.get("/api/v1/alarms").json()["items"]
+                          if a["id"] == alarm.id)["acknowledged_by"], 10, "ack stored")
+    entry = next(a for a in tech.get("/api/v1/alarms").json()["items"] if a["id"] == alarm.id)
+    assert {k: entry[k] for k in shape} == {k: answer[k] for k in shape}
+    live.runtime.call(lambda sim: sim.command_robot("AMR-05", "clear_fault")).result()
+    cleared = wait_for(
+        lambda: next((a for a in tech.get("/api/v1/alarms").json()["items"]
+                      if a["id"] == alarm.id and a["cleared_at"]), None), 10, "the clear stored")
+    assert cleared["state"] == "cleared" and cleared["cleared_at"] >= answer["acknowledged_at"]
+    assert cleared["acknowledged_by"] == "test-technician"  # a later write keeps the ack
     assert live.client("viewer").post(f"/api/v1/alarms/{alarm.id}/ack", json={}).status_code == 403
     assert tech.post("/api/v1/alarms/A-999999/ack", json={}).status_code == 404
 
@@ -264,3 +287,25 @@ def test_live_snapshots_and_websocket_auth(live):
             with pytest.raises(ConnectionClosed) as closed:
                 ws.recv(timeout=10)
         assert closed.value.rcvd.code == 4401
+
+
+def test_due_at_is_kept_as_wall_time_beside_the_simulated_due_s(live):
+    wms = live.client("wms")
+    r = wms.post("/api/v1/orders", json={
+        "id": "DUE-1", "lines": [{"sku": "SKU-0003", "quantity": 1}],
+        "due_at": "2030-01-02T03:04:05+01:00",
+    })
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["due_at"] == "2030-01-02T02:04:05.000Z"  # normalised to UTC
+    assert body["due_s"] > body["created_s"]  # derived: in the future on the simulated line
+    assert wms.get("/api/v1/orders/DUE-1").json()["due_at"] == body["due_at"]
+    both = wms.post("/api/v1/orders", json={
+        "id": "DUE-2", "lines": [{"sku": "SKU-0003", "quantity": 1}],
+        "due_at": "2030-01-02T02:04:05Z", "due_s": 7.0,
+    })
+    assert both.status_code == 201 and both.json()["due_s"] == 7.0  # legacy value as given
+    naive = wms.post("/api/v1/orders", json={
+        "lines": [{"sku": "SKU-0003", "quantity": 1}], "due_at": "2030-01-02T02:04:05",
+    })
+    assert naive.status_code == 422 and naive.json()["error"]["field"] == "due_at"

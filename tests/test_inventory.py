@@ -100,3 +100,17 @@ def test_quantities_never_go_negative(ops: list[tuple[str, str, int, int, bool]]
                 assert 0 <= inv.reserved[p].get(s, 0) <= q
         assert all(v >= 0 for v in inv.demand.values())
         assert inv.total_on_hand("A") == sum(inv.qty(p, "A") for p in inv.on_hand)
+
+
+def test_changed_pods_are_reported_once_and_stored_stock_restores() -> None:
+    inv = Inventory({"P1": {"A": 5, "B": 1}, "P2": {"A": 2}})
+    assert inv.take_changed() == {}
+    inv.add_stock("P2", "C", 3)
+    assert inv.take_changed() == {"P2": {"A": 2, "C": 3}}
+    assert inv.take_changed() == {}
+    inv.restore_pod("P1", {"A": 1, "D": 4})
+    assert inv.total_on_hand("A") == 3 and inv.total_on_hand("B") == 0
+    assert inv.pods_with("B") == set() and inv.pods_with("D") == {"P1"}
+    inv.reserve("P2", "A", 1)
+    with pytest.raises(InventoryError):
+        inv.restore_pod("P2", {"A": 9})  # never under a reservation

@@ -160,7 +160,12 @@ def test_refused_command_shows_error_naming_robot(server: WcsServer, tech) -> No
     _select_robot(tech, robot_id)
     _click(tech, '#robot-detail button[data-cmd="out_of_service"]')
     _wait(tech, lambda d: "out of service accepted" in d.find_element("id", "toast").text, "oos")
-    _click(tech, '#robot-detail button[data-cmd="charge"]')
+    # The monitor knows charge cannot apply to a robot out of service: the button says why.
+    charge = '#robot-detail button[data-cmd="charge"]'
+    _wait(tech, lambda d: _buttons(d, charge) == [(True, "out of service")], "charge disabled")
+    # A stale page (the server changed first) still shows the server's refusal: click the
+    # button as a page one snapshot behind would (enabled).
+    tech.execute_script("const b = document.querySelector(arguments[0]); b.disabled = false; b.click()", charge)
     _wait(tech, lambda d: "failed" in d.find_element("id", "toast").text, "refusal shown")
     toast = tech.find_element("id", "toast").text
     assert robot_id in toast and "out of service" in toast
@@ -185,7 +190,7 @@ def test_viewer_sees_commands_disabled_with_reason(server: WcsServer) -> None:
         _select_robot(driver, "AMR-03")
         # Read in one script: the tables re-render while Selenium would walk them element by element.
         buttons = _buttons(driver, "#robot-detail button[data-cmd]")
-        assert len(buttons) == 6
+        assert len(buttons) == 8
         assert all(disabled and "technician" in title for disabled, title in buttons)
         assert "technician role" in driver.find_element("id", "cmd-reason").text
         lanes = _buttons(driver, "#lane-table button[data-lane]")
@@ -211,7 +216,7 @@ def test_simulator_alarm_appears_and_is_acknowledged(server: WcsServer, tech) ->
     _wait(tech, lambda d: "acknowledged by tess-tech" in d.find_element("css selector", item).text, "ack")
     _wait(tech, lambda d: "at sim" in d.find_element("css selector", item).text, "ack time")
     stored = {a["id"]: a for a in server.get("/api/v1/alarms", server.tech)["items"]}  # type: ignore[attr-defined]
-    assert stored[alarm_id]["acked_by"] == "tess-tech"
+    assert stored[alarm_id]["acknowledged_by"] == "tess-tech"
     # The artefact: demo site running, faulted robot selected (detail, path), alarm acknowledged.
     _select_robot(tech, "AMR-04")
     tech.find_element("css selector", '#tabs button[data-tab="alarms"]').click()
@@ -219,6 +224,42 @@ def test_simulator_alarm_appears_and_is_acknowledged(server: WcsServer, tech) ->
     ARTIFACTS.mkdir(exist_ok=True)
     tech.save_screenshot(str(ARTIFACTS / "monitor.png"))
     assert (ARTIFACTS / "monitor.png").stat().st_size > 10_000
+
+
+def _robot_with_pod(server: WcsServer, avoid: tuple[str, ...]) -> tuple[str, str]:
+    for _ in range(10):
+        for snap in server.live_snapshots(server.tech, 50):  # type: ignore[attr-defined]
+            for robot in snap["robots"]:
+                if robot["state"] == "to_station" and robot["pod_id"] and robot["id"] not in avoid:
+                    return robot["id"], robot["pod_id"]
+    pytest.fail("no robot carried a pod to a station")
+
+
+def test_technician_clears_a_fault_and_the_pod_goes_home(server: WcsServer, tech) -> None:
+    robot_id, pod_id = _robot_with_pod(server, avoid=("AMR-02", "AMR-04"))
+    res = server.post(f"/api/v1/sim/robots/{robot_id}/fault", server.tech, {"code": "lidar_dirty"})  # type: ignore[attr-defined]
+    assert res.status_code == 200, res.text
+    _select_robot(tech, robot_id)
+    _wait(tech, lambda d: "lidar_dirty" in d.find_element("id", "robot-error").text, "fault shown")
+    cmd = '#robot-detail button[data-cmd="{}"]'
+    _wait(tech, lambda d: _buttons(d, cmd.format("clear_fault")) == [(False, "")], "clear enabled")
+    resume = _buttons(tech, cmd.format("resume"))
+    assert resume[0][0] and "clear the fault" in resume[0][1]
+    assert _buttons(tech, cmd.format("confirm_check"))[0][0]  # needs no check
+    _click(tech, cmd.format("clear_fault"))
+    _wait(tech, lambda d: f"Robot {robot_id}: clear fault accepted" in d.find_element("id", "toast").text, "toast")
+
+    def home() -> bool:
+        snap = server.live_snapshots(server.tech, 1)[0]  # type: ignore[attr-defined]
+        robot = next(r for r in snap["robots"] if r["id"] == robot_id)
+        pod = next(p for p in snap["pods"] if p["id"] == pod_id)
+        return robot["error"] is None and robot["pod_id"] != pod_id and pod["carried_by"] is None
+
+    _poll(home, f"pod {pod_id} back in storage", timeout_s=60)
+    _wait(tech, lambda d: _buttons(d, cmd.format("clear_fault"))[0][0], "clear disabled again")
+    alarms = server.get("/api/v1/alarms", server.tech)["items"]  # type: ignore[attr-defined]
+    mine = [a for a in alarms if a.get("resource_id") == f"robot:{robot_id}"]
+    assert mine and all(a["state"] == "cleared" for a in mine)
 
 
 def _poll(check: Callable[[], Any], what: str, timeout_s: float = WAIT_S) -> Any:

@@ -48,7 +48,7 @@ def test_fault_route_raises_an_alarm_for_a_technician(server: WcsServer) -> None
     res = server.post("/api/v1/sim/robots/AMR-07/fault", server.tech, {"code": "lidar_blind"})  # type: ignore[attr-defined]
     assert res.status_code == 200, res.text
     alarm = res.json()
-    assert alarm["code"] == "lidar_blind" and alarm["source"] == "robot:AMR-07"
+    assert alarm["code"] == "lidar_blind" and alarm["resource_id"] == "robot:AMR-07"
     listed = {a["id"]: a for a in server.get("/api/v1/alarms", server.tech)["items"]}  # type: ignore[attr-defined]
     assert listed[alarm["id"]]["state"] == "active"
     # The robot list comes from the next fleet snapshot (5 Hz): read snapshots until one shows it.

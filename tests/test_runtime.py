@@ -171,3 +171,21 @@ def test_stop_returns_only_after_the_last_tick_is_committed(tmp_path):
     recorded = sum(len(f.result()) for f in store.batches)
     assert recorded == rt.stats.events_recorded
     store.close()
+
+
+def test_simulated_time_goes_on_across_a_restart(tmp_path):
+    store = SqliteStore.in_dir(tmp_path)
+    first = _runtime(store)
+    first.start()
+    first.submit_order(_order(1), None).result(timeout=30)
+    wait_for(lambda: first.now_s > 120.0, 60, "two simulated minutes")
+    first.stop()
+    stopped_s = first.now_s
+    last_event_s = store.events_after(0, 100_000)[-1].at_s
+    second = _runtime(store)
+    assert second.now_s == stopped_s >= last_event_s  # not back to 0
+    second.start()
+    wait_for(lambda: second.now_s > stopped_s + 10.0, 60, "time to move on")
+    second.stop()
+    assert store.events_after(0, 100_000)[-1].at_s >= last_event_s
+    store.close()

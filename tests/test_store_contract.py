@@ -372,3 +372,22 @@ def test_postgres_listeners_see_every_process_commits_in_order(pg_server, tmp_pa
         assert seen == list(range(1, 121))
     finally:
         made.close()
+
+
+def test_batch_meta_rows_commit_with_their_events_and_survive_reopen(engine):
+    s = engine.open()
+    batch = StateBatch(events=[Event("robot", "out_of_service", 1.0, {"robot_id": "R1"})],
+                       meta={"robot_states": '{"R1": {"out_of_service": true}}'})
+    before = time.time()
+    (live,) = s.apply_batch(batch).result()
+    s.apply_batch(StateBatch(meta={"robot_states": "{}"})).result()
+    (read,) = s.events_after(0, 10)
+    # Every event carries its wall time (ISO 8601 UTC) beside the simulated seconds.
+    assert live.as_dict()["at"] == read.as_dict()["at"] and read.as_dict()["at"].endswith("Z")
+    assert before - 1 <= (read.wall_s or 0) <= time.time() + 1 and read.at_s == 1.0
+    assert s.get_meta("robot_states") == "{}"
+    s.close()
+    s = engine.open()
+    assert s.get_meta("robot_states") == "{}"
+    assert s.last_seq() == 1
+    s.close()

@@ -98,10 +98,10 @@ def test_invalid_state_stale_update_and_unknown_serial_leave_the_fleet_running(t
             transport.stop()
 
     (bad,) = alarms("vda5050.schema_invalid")
-    assert bad.data["source"] == "robot:AMR-001" and "lastNodeSequenceId" in bad.data["message"]
+    assert bad.data["resource_id"] == "robot:AMR-001" and "lastNodeSequenceId" in bad.data["message"]
     assert "GHOST-9" in alarms("vda5050.unknown_serial")[0].data["message"]
     (stale_alarm,) = alarms("vda5050.orderUpdateError")
-    assert stale_alarm.data["source"] == "robot:AMR-001"
+    assert stale_alarm.data["resource_id"] == "robot:AMR-001"
     assert "stale orderUpdateId 0" in stale_alarm.data["message"]
     assert all(e.task.state == TaskState.DONE for e in errands)
     assert fleet.stats.conflicts == [] and fleet.stats.arrival_timeouts == 0

@@ -181,7 +181,7 @@ def test_stale_order_update_is_rejected_with_an_alarm_and_the_robot_carries_on(l
     vehicle.handle("order", stale)
     link.master.pump()
     (alarm,) = link.alarms("vda5050.orderUpdateError")
-    assert alarm.data["source"] == "robot:AMR-001"
+    assert alarm.data["resource_id"] == "robot:AMR-001"
     assert "stale orderUpdateId 0 < 1" in alarm.data["message"]
     assert alarm.data["message"].endswith("[field orderUpdateId]")
     assert vehicle.last_node_id == m.node_id(2) and vehicle.update_id == 1
@@ -211,7 +211,7 @@ def test_rejected_incoming_messages_raise_alarms_naming_robot_and_field(link: Lo
     state["batteryState"] = {"batteryCharge": "full", "charging": False}
     assert link.master.handle(adapter.address.topic("state"), json.dumps(state).encode()) is False
     (alarm,) = link.alarms("vda5050.schema_invalid")
-    assert alarm.data["source"] == "robot:AMR-001"
+    assert alarm.data["resource_id"] == "robot:AMR-001"
     assert "batteryState.batteryCharge" in alarm.data["message"]
     assert adapter.state is before  # nothing of the bad message was applied
     del state["batteryState"]

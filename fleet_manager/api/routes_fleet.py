@@ -71,7 +71,14 @@ async def get_robot(robot_id: str, request: Request, _caller: Reader) -> dict[st
     "/robots/{robot_id}/commands",
     response_model=CommandResult,
     responses=documented(400, 401, 403, 404, 409, 413, 422),
-    summary="pause, resume, charge, park, out_of_service, in_service",
+    summary="pause, resume, charge, park, out_of_service, in_service, clear_fault, confirm_check",
+    description=(
+        "`clear_fault` clears a robot's fault (a simulated robot clears it; a real vehicle must "
+        "have cleared it itself, else 409 with the reason); its stranded pod then goes back to "
+        "storage and its failed task's lines are planned again. `confirm_check` is a "
+        "technician's word that a robot marked `needs_check` after a restart is fine (409 if it "
+        "needs none). Out of service, paused, faulted and the pod held survive a restart."
+    ),
 )
 async def command_robot(robot_id: str, body: RobotCommandIn, request: Request, _caller: Tech):
     result = await await_runtime(

@@ -85,12 +85,21 @@ async def create_order(body: OrderIn, request: Request, caller: Wms, key: IdemKe
         lines=tuple(OrderLineRecord(x.sku, x.quantity) for x in body.lines),
         created_s=rt.now_s,
         created_at=time.time(),
-        due_s=body.due_s,
+        due_s=_due_s(rt, body),
         station_id=body.station_id,
         source="api",
+        due_at=body.due_at.timestamp() if body.due_at is not None else None,
     )
     stored = await asyncio.wrap_future(rt.submit_order(record, claim))
     return _created(stored.body, stored.replayed, f"/api/v1/orders/{stored.body['id']}")
+
+
+def _due_s(rt: Any, body: OrderIn) -> float | None:
+    """The legacy simulated due time: as given, or derived from due_at at the clock's speed."""
+    if body.due_s is not None or body.due_at is None:
+        return body.due_s
+    speed = float(getattr(getattr(rt, "clock", None), "speed", 1.0) or 1.0)
+    return rt.now_s + (body.due_at.timestamp() - time.time()) * speed
 
 
 @router.get("/orders", response_model=OrderPage, responses=documented(401, 422))

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+)
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -12,7 +19,10 @@ PRIORITY_MIN, PRIORITY_MAX = -1000, 1000
 MAX_QUANTITY = 100_000
 MAX_TIME_S = 1e12  # simulated seconds (about 31,700 years): bounds every time field
 TaskKindIn = Literal["pod_fetch", "asrs_store", "asrs_retrieve", "conveyor_transfer", "sort"]
-RobotCommandName = Literal["pause", "resume", "charge", "park", "out_of_service", "in_service"]
+RobotCommandName = Literal[
+    "pause", "resume", "charge", "park", "out_of_service", "in_service", "clear_fault",
+    "confirm_check",
+]
 
 
 def _integral(value: Any) -> Any:
@@ -74,11 +84,27 @@ class OrderIn(_Strict):
     id: str | None = Field(
         default=None, pattern=ID_PATTERN, description="WMS order id; generated if absent"
     )
-    lines: list[OrderLineIn] = Field(min_length=1, max_length=1000)
+    lines: list[OrderLineIn] = Field(
+        min_length=1,
+        max_length=1000,
+        description="one line per SKU: an order with two lines of one SKU is refused "
+        "(422 `duplicate_sku`, naming the second line), never merged",
+    )
     priority: Priority = 0
-    due_s: Seconds | None = Field(default=None, description="due time, simulation seconds")
+    due_s: Seconds | None = Field(
+        default=None, description="due time, simulation seconds (legacy; see due_at)"
+    )
+    due_at: AwareDatetime | None = Field(
+        default=None,
+        strict=False,
+        description="due time, ISO 8601 wall clock with its offset (e.g. "
+        "2026-12-06T08:00:00Z); without due_s, due_s is derived from it at the clock's speed",
+    )
     station_id: SiteRef | None = Field(
-        default=None, description="pick station to use; any if absent"
+        default=None,
+        description="pick station to use, honoured (the order waits for that station); any if "
+        "absent. An unknown station is 422; a station that cannot reach a pod holding each SKU "
+        "fails the order with the reason (order event `rejected`)",
     )
 
 
@@ -96,6 +122,7 @@ class OrderOut(BaseModel):
     created_s: float
     created_at: float
     due_s: float | None
+    due_at: str | None = Field(description="due time, ISO 8601 UTC wall clock, if given")
     station_id: str | None
     done_s: float | None
     source: str
@@ -162,15 +189,25 @@ class AlarmAckIn(_Strict):
 
 
 class AlarmOut(BaseModel):
+    """The one alarm shape of every endpoint and `alarm` event. `*_at` are wall times (ISO 8601
+    UTC, null when unknown or not yet); `*_s` the simulated seconds beside them."""
+
     id: str
     code: str
-    message: str
-    raised_s: float
-    state: Literal["active", "acknowledged", "cleared"]
     severity: str
     resource_id: str | None
-    acked_by: str | None
-    acked_at: float | None
+    raised_at: str | None
+    acknowledged_by: str | None
+    acknowledged_at: str | None
+    cleared_at: str | None
+    message: str
+    state: Literal["active", "acknowledged", "cleared"]
+    raised_s: float
+    acknowledged_s: float | None
+    cleared_s: float | None
+    raised_wall_s: float | None
+    acknowledged_wall_s: float | None
+    cleared_wall_s: float | None
 
 
 class ItemList(BaseModel):

@@ -29,6 +29,11 @@ def check_order(site: Site, body: OrderIn, free_units: Callable[[str], int | Non
     for i, line in enumerate(body.lines):
         if known and line.sku not in known:
             raise _unknown("unknown_sku", f"lines[{i}].sku", f"unknown SKU {line.sku!r}")
+        if line.sku in wanted:  # refused, not merged: the WMS's line numbers stay its own
+            raise ApiError(
+                422, "duplicate_sku", f"SKU {line.sku} is on more than one line: send one line"
+                " per SKU with the whole quantity", f"lines[{i}].sku",
+            )
         wanted[line.sku] = wanted.get(line.sku, 0) + line.quantity
         free = free_units(line.sku)
         if free is not None and wanted[line.sku] > free:

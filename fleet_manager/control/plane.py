@@ -22,6 +22,7 @@ from fleet_manager.dispatch import (
     UnknownResource,
     perfect_scanner,
 )
+from fleet_manager.dispatch.robot_states import restore, robot_states
 from fleet_manager.domain import Order, Task
 from fleet_manager.events import EventBus
 from fleet_manager.robots.adapter import RobotAdapter
@@ -68,6 +69,7 @@ class ControlPlane:
             scanner=scanner,
         )
         self.dispatcher.now_s = self.now_s
+        self.dispatcher.kpi.reset_window(self.now_s)  # rates count from this run's start
         self.before_tick: list[TickHook] = []
         self.after_tick: list[TickHook] = []
 
@@ -154,6 +156,17 @@ class ControlPlane:
         self.dispatcher.events.robot_event(rec, "fault", code=code)
         self.dispatcher.exec.stopped(rec, f"robot {robot_id} stopped: {code}")
         return alarm
+
+    # ---- states of record ------------------------------------------------------------------------
+    def robot_states(self) -> dict[str, dict[str, Any]]:
+        """What a restart must restore per robot (see `restore_robot_states`)."""
+        return robot_states(self.dispatcher.floor)
+
+    def restore_robot_states(self, states: dict[str, dict[str, Any]]) -> list[str]:
+        """Before the first tick: locked-out robots stay out, paused stay paused, faulted stay
+        faulted until cleared; robots stopped mid-trip need a check."""
+        d = self._at_now()
+        return restore(d.floor, d.events, states)
 
     # ---- time ------------------------------------------------------------------------------------
     def step(self) -> None:

@@ -43,7 +43,11 @@ def snapshot(plane: ControlPlane) -> dict[str, Any]:
         s = rec.adapter.status()
         x, y = site.node_xy_m(s.node)
         xy[rid] = (x, y)
-        state = "fault" if s.error else "paused" if s.paused else rec.phase.value
+        fault = s.error or rec.held_fault
+        state = (
+            "fault" if fault else "paused" if s.paused
+            else "needs_check" if rec.needs_check else rec.phase.value
+        )
         robots.append(
             {
                 "id": rid,
@@ -55,8 +59,9 @@ def snapshot(plane: ControlPlane) -> dict[str, Any]:
                 "task_id": rec.task_id,
                 "pod_id": s.pod_id,
                 "paused": s.paused,
-                "error": s.error,
+                "error": fault,
                 "out_of_service": rec.out_of_service,
+                "needs_check": rec.needs_check,
                 "path_ahead": _path_ahead(plane, s.node, rec.goal),
                 "connection": getattr(rec.adapter, "connection", "ONLINE"),
             }

@@ -14,8 +14,12 @@ from fleet_manager.dispatch.state import FloorState
 from fleet_manager.dispatch.station_service import CONFIRM_MODES
 from fleet_manager.domain import Order, OrderState, Task, TaskKind, TaskState
 from fleet_manager.inventory import IntakeError
+from fleet_manager.traffic.graph import UNREACHABLE
 
-ROBOT_COMMANDS = ("pause", "resume", "charge", "park", "out_of_service", "in_service")
+ROBOT_COMMANDS = (
+    "pause", "resume", "charge", "park", "out_of_service", "in_service", "clear_fault",
+    "confirm_check",
+)
 MANUAL_KINDS = (TaskKind.PARK, TaskKind.CHARGE, TaskKind.EXCEPTION, TaskKind.POD_FETCH)
 _CLOSED = (OrderState.DONE, OrderState.CANCELLED, OrderState.FAILED)
 
@@ -49,8 +53,19 @@ class Commands:
             raise IntakeError("priority", f"must be an integer, got {order.priority!r}")
         if any(line.picked != 0 for line in order.lines):
             raise IntakeError("lines", "a new order cannot have picked units")
+        seen: dict[str, int] = {}
+        for i, line in enumerate(order.lines):
+            if line.sku in seen:
+                raise IntakeError(
+                    f"lines[{i}].sku",
+                    f"SKU {line.sku} is already on line {seen[line.sku]}: "
+                    "one line per SKU, with the whole quantity",
+                )
+            seen[line.sku] = i
         self.floor.inventory.check_order(order)
-        order.state, order.station_id = OrderState.OPEN, None
+        if order.station_id is not None:
+            self._check_station(order)
+        order.state = OrderState.OPEN
         self.floor.orders[order.id] = order
         self.floor.inventory.commit_demand(order)
         self.g2p.pending.append(order.id)
@@ -59,6 +74,22 @@ class Commands:
             "accepted",
             lines=[{"sku": ln.sku, "quantity": ln.quantity} for ln in order.lines],
         )
+
+    def _check_station(self, order: Order) -> None:
+        """The station an order names must exist and reach a pod holding each SKU."""
+        f = self.floor
+        station = f.stations.get(order.station_id or "")
+        if station is None:
+            raise IntakeError("station_id", f"unknown pick station {order.station_id!r}")
+        dist = f.graph.distances_to(station.spec.node)
+        for i, line in enumerate(order.lines):
+            pods = f.inventory.pods_with(line.sku)
+            homes = [f.site.slots[f.pods[p].home].node for p in pods if p in f.pods]
+            if not any(dist[node] < UNREACHABLE for node in homes):
+                raise IntakeError(
+                    f"lines[{i}].sku",
+                    f"station {station.id} cannot reach any pod holding {line.sku}",
+                )
 
     def _order(self, order_id: str) -> Order:
         order = self.floor.orders.get(order_id)
@@ -216,6 +247,28 @@ class Commands:
             raise UnknownResource(f"unknown robot id {robot_id!r}")
         return rec
 
+    def _clear_fault(self, rec: RobotRecord) -> None:
+        """A technician clears the fault: the robot clears it (a simulated one can; a real one
+        must have cleared it itself), its alarm clears, and its stranded pod goes home on the
+        next tick (the failed task's lines were re-planned when it stopped)."""
+        s = rec.adapter.status()
+        if s.error is None and rec.held_fault is None and rec.fault_alarm_id is None:
+            raise CommandRejected(f"robot {rec.id}: cannot clear a fault, it has none")
+        if s.error is not None:
+            clear = getattr(rec.adapter, "clear_fault", None)
+            if clear is None:
+                raise CommandRejected(
+                    f"robot {rec.id}: it still reports fault {s.error!r}; clear it on the robot "
+                    "first, then clear it here"
+                )
+            clear()
+            if rec.adapter.status().error is not None:
+                raise CommandRejected(f"robot {rec.id}: the robot did not clear fault {s.error!r}")
+        rec.held_fault = None
+        if rec.fault_alarm_id is not None and rec.adapter.status().online:
+            self.floor.alarms.clear(rec.fault_alarm_id)
+            rec.fault_alarm_id = None
+
     def command_robot(self, robot_id: str, command: str) -> None:
         if command not in ROBOT_COMMANDS:
             raise CommandRejected(
@@ -227,12 +280,23 @@ class Commands:
         if command == "pause":
             rec.adapter.pause()
         elif command == "resume":
+            if s.error is not None or rec.held_fault is not None:
+                raise CommandRejected(
+                    f"robot {robot_id}: cannot resume, it is faulted "
+                    f"({s.error or rec.held_fault}); send clear_fault first"
+                )
             rec.adapter.resume()
         elif command == "out_of_service":
             rec.out_of_service = True
             self.exec.stopped(rec, f"robot {robot_id} taken out of service")
         elif command == "in_service":
             rec.out_of_service = False
+        elif command == "clear_fault":
+            self._clear_fault(rec)
+        elif command == "confirm_check":
+            if rec.needs_check is None:
+                raise CommandRejected(f"robot {robot_id}: nothing to confirm, it needs no check")
+            rec.needs_check = None
         else:  # charge | park: a robot-bound task it takes as soon as it is free
             if not s.online or s.error is not None:
                 raise CommandRejected(

@@ -99,9 +99,9 @@ class Executor:
                 if not s.online:
                     continue  # never heard from yet: its fleet link reports that, not a fault
                 rec.seen_online = True
-            faulted = s.error is not None or not s.online
+            faulted = s.error is not None or not s.online or rec.held_fault is not None
             if faulted and rec.fault_alarm_id is None:
-                code = s.error or "offline"
+                code = s.error or rec.held_fault or "offline"
                 alarm = self.floor.alarms.raise_alarm(
                     f"robot:{rec.id}", code, "error", f"robot {rec.id} stopped: {code}"
                 )
@@ -133,6 +133,7 @@ class Executor:
         for rec in self.floor.robots.values():
             s = rec.status
             if s.pod_id is not None and rec.pod_id is None:
+                rec.needs_check = None  # it reports its pod: the robot's word settles the check
                 self.recovery.adopt_reported(rec)
             if self.recovery.carries_home_pending(rec):
                 self.recovery.bring_home(rec)

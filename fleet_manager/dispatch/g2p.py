@@ -92,13 +92,23 @@ class G2PPlanner:
         waiting = sorted(
             (f.orders[o] for o in self.pending), key=lambda o: (-o.priority, o.created_s, o.id)
         )
-        for oid, sid in self.order_policy.assign(waiting, self._views(), self.ctx):
-            order = f.orders[oid]
-            self.pending.remove(oid)
-            order.station_id, order.state = sid, OrderState.IN_PROGRESS
-            f.stations[sid].order_ids.append(oid)
-            f.stations[sid].dirty = True
-            self.events.order_event(order, "assigned")
+        # An order that names its station waits for that station (the WMS chose it).
+        for order in [o for o in waiting if o.station_id is not None]:
+            st = f.stations[order.station_id]
+            if len(st.order_ids) < cfg.order_slots_per_station:
+                self._assign(order.id, st.id)
+        free = [o for o in waiting if o.station_id is None]
+        for oid, sid in self.order_policy.assign(free, self._views(), self.ctx):
+            self._assign(oid, sid)
+
+    def _assign(self, oid: str, sid: str) -> None:
+        f = self.floor
+        order = f.orders[oid]
+        self.pending.remove(oid)
+        order.station_id, order.state = sid, OrderState.IN_PROGRESS
+        f.stations[sid].order_ids.append(oid)
+        f.stations[sid].dirty = True
+        self.events.order_event(order, "assigned")
 
     # ---- pods to fetch --------------------------------------------------------------------------
     def _fetch(self, st: StationState) -> None:

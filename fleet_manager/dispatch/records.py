@@ -51,6 +51,10 @@ class RobotRecord:
     park_id: str | None = None
     fault_alarm_id: str | None = None
     seen_online: bool = False  # reported at least once (a vehicle not yet heard is not "lost")
+    # A fault of record (e.g. restored after a restart): no work until a technician clears it.
+    held_fault: str | None = None
+    # Why the robot's state is unknown (after a restart mid-trip): no work until confirmed.
+    needs_check: str | None = None
 
     @property
     def id(self) -> RobotId:
@@ -63,6 +67,8 @@ class RobotRecord:
             self.phase == Phase.IDLE
             and self.task_id is None
             and not self.out_of_service
+            and self.held_fault is None
+            and self.needs_check is None
             and s.online
             and s.error is None
             and not s.paused

@@ -100,6 +100,8 @@ class PodRecovery:
             and not s.paused
             and not s.busy
             and not rec.out_of_service
+            and rec.held_fault is None
+            and rec.needs_check is None
             and 0 <= s.node < self.floor.graph.n
         )
 

@@ -30,7 +30,17 @@ from fleet_manager.runtime.kpi_history import KpiHistory
 from fleet_manager.runtime.lanes import LaneControl, SiteLanes
 from fleet_manager.runtime.queries import where_is
 from fleet_manager.runtime.recorder import EventRecorder, task_fields
-from fleet_manager.runtime.recovery import close_dead_run_tasks, continue_ids, order_from_body
+from fleet_manager.runtime.recovery import (
+    ROBOT_STATES_KEY,
+    clear_dead_run_alarms,
+    close_dead_run_tasks,
+    continue_ids,
+    order_from_body,
+    pod_stock_meta,
+    restore_pod_stock,
+    restore_robot_states,
+    robot_states_json,
+)
 from fleet_manager.runtime.timed_tasks import TIMED_KINDS, TimedTasks
 from fleet_manager.site.model import Site
 from fleet_manager.store import OrderRecord, StateBatch, StoredResponse, TaskRecord
@@ -39,6 +49,7 @@ from fleet_manager.store.base import Store
 log = logging.getLogger(__name__)
 SimCall = Callable[[Any], Any]
 CLOCK_ORIGIN_KEY = "clock_origin_epoch_s"
+SIM_NOW_KEY = "sim_now_s"  # the paced clock's simulated time at the last commit
 
 @dataclass
 class RuntimeConfig:
@@ -106,6 +117,8 @@ class Runtime:
         else:
             speed = equipment.speed if equipment.speed is not None else self.config.speed
             self.clock = PacedClock(speed)
+            # Simulated time goes on from where the last run stopped, never back to 0.
+            extra["start_s"] = float(store.get_meta(SIM_NOW_KEY) or 0.0)
         self.plane = equipment.build_plane(
             site, seed=self.config.seed, config=self.config.sim_config, bus=self.bus, **extra
         )
@@ -121,6 +134,11 @@ class Runtime:
         self.task_runners: dict[TaskKind, Callable[[Task], bool]] = {}
         self._api_task_ids: set[str] = set()
         self.recorder = EventRecorder(self.bus, self._lookup_task, self._api_task_ids)
+        # Lock-outs, pauses, faults and pods held survive a restart (written with the events).
+        self._robot_states = restore_robot_states(self.plane, store)
+        # Stock is what the last run left (each change stored with the event that made it).
+        restore_pod_stock(self.plane, store)
+        self._sim_now_written = 0.0
         self._inbox: queue.SimpleQueue[tuple[SimCall, _Pending | None]] = queue.SimpleQueue()
         self._submitted: set[str] = set()
         self._components: list[Component] = []
@@ -178,13 +196,16 @@ class Runtime:
         # so the loop's last writes may still be queued: stop only once they are committed, or
         # whoever reads the store next (a restart's recovery) sees tasks open that this run
         # already finished. The writer is FIFO, so an empty batch after them is a barrier.
-        wait([self.store.apply_batch(StateBatch())], timeout=60)
+        wait([self.store.apply_batch(StateBatch(meta={SIM_NOW_KEY: repr(self.now_s)}))], timeout=60)
         if self.asrs is not None:
             self.asrs.close()
 
     def _recover(self) -> None:
         """Close tasks a dead run left open, and queue its unfinished orders (once each)."""
         batch, resubmit = close_dead_run_tasks(self.store, self.now_s)
+        alarms = clear_dead_run_alarms(self.store, self.now_s)
+        batch.alarms += alarms.alarms
+        batch.events += alarms.events
         if batch:
             self.store.apply_batch(batch).result()
         for task in resubmit:
@@ -447,6 +468,13 @@ class Runtime:
 
     def _flush(self, answered: list[_Pending] | None = None) -> Future[Any]:
         batch = self.recorder.take()
+        states = robot_states_json(self.plane)
+        if states and states != self._robot_states:
+            batch.meta[ROBOT_STATES_KEY] = self._robot_states = states
+        batch.meta.update(pod_stock_meta(self.plane))
+        if batch or time.monotonic() - self._sim_now_written >= 1.0:
+            batch.meta[SIM_NOW_KEY] = repr(self.now_s)
+            self._sim_now_written = time.monotonic()
         answered = answered or []
         if not batch:
             _resolve(answered)

@@ -51,6 +51,7 @@ def task_fields(task: Any, source: str = "sim") -> dict[str, Any]:
 
 
 def alarm_record(data: dict[str, Any]) -> AlarmRecord | None:
+    """The store row of an alarm event (the one shape of `Alarm.as_dict`)."""
     alarm_id = _id(data, "id", "alarm_id")
     if alarm_id is None:
         return None
@@ -67,9 +68,13 @@ def alarm_record(data: dict[str, Any]) -> AlarmRecord | None:
         raised_s=float(data.get("raised_s", 0.0) or 0.0),
         state=state,
         severity=str(data.get("severity", "warning")),
-        resource_id=data.get("source") or data.get("resource_id"),
+        resource_id=data.get("resource_id") or data.get("source"),
         acked_by=data.get("acknowledged_by"),
         acked_at=data.get("acknowledged_s"),
+        cleared_s=data.get("cleared_s"),
+        raised_wall_s=data.get("raised_wall_s"),
+        acked_wall_s=data.get("acknowledged_wall_s"),
+        cleared_wall_s=data.get("cleared_wall_s"),
     )
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import time
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from fleet_manager.domain import IdFactory
@@ -33,6 +37,21 @@ def close_dead_run_tasks(store: Any, now_s: float) -> tuple[StateBatch, list[Tas
     return batch, resubmit
 
 
+def clear_dead_run_alarms(store: Any, now_s: float) -> StateBatch:
+    """Alarms the dead run left open are cleared (reason "restart"): the new run raises afresh
+    whatever is still wrong (a fault of record, a pod on a stopped robot), so no alarm stays
+    open that nothing will ever clear."""
+    batch = StateBatch()
+    wall = time.time()
+    for state in ("active", "acknowledged"):
+        for alarm in store.list_alarms(state):
+            closed = replace(alarm, state="cleared", cleared_s=now_s, cleared_wall_s=wall)
+            batch.alarms.append(closed)
+            batch.events.append(Event("alarm", "cleared", now_s, {**closed.as_dict(),
+                                                                  "reason": "restart"}))
+    return batch
+
+
 def continue_ids(sim: Any, store: Any) -> None:
     """A new simulation numbers tasks and alarms from 1 again; continue after the stored ones
     so a restart never reuses an id (T-000001 of this run is not T-000001 of the last)."""
@@ -51,4 +70,56 @@ def order_from_body(body: dict[str, Any]) -> OrderRecord:
     lines = tuple(
         OrderLineRecord(x["sku"], x["quantity"], x.get("picked", 0)) for x in body["lines"]
     )
-    return OrderRecord(**{**body, "lines": lines})
+    due_at = body.get("due_at")
+    if isinstance(due_at, str):  # the answer shows it as ISO 8601; the record keeps epoch s
+        due_at = datetime.fromisoformat(due_at).timestamp()
+    return OrderRecord(**{**body, "lines": lines, "due_at": due_at})
+
+
+ROBOT_STATES_KEY = "robot_states"
+
+
+def restore_robot_states(plane: Any, store: Any) -> str:
+    """Put the last run's robot states of record back on the plane's robots (before the first
+    tick); returns the stored JSON so the first flush writes only a change."""
+    stored = store.get_meta(ROBOT_STATES_KEY)
+    if stored and hasattr(plane, "restore_robot_states"):
+        plane.restore_robot_states(json.loads(stored))
+    return stored or ""
+
+
+def robot_states_json(plane: Any) -> str:
+    """The plane's robot states of record as stored (sorted, compact), "" if it keeps none."""
+    states = getattr(plane, "robot_states", None)
+    if states is None:
+        return ""
+    return json.dumps(states(), sort_keys=True, separators=(",", ":"))
+
+
+POD_STOCK_PREFIX = "pod_stock:"
+
+
+def restore_pod_stock(plane: Any, store: Any) -> int:
+    """Pods hold what the last run left on them, not what the map stocks them with; returns
+    how many pods were restored."""
+    inventory = getattr(plane, "inventory", None)
+    if inventory is None or not hasattr(inventory, "restore_pod"):
+        return 0
+    n = 0
+    for pod in list(inventory.on_hand):
+        stored = store.get_meta(POD_STOCK_PREFIX + pod)
+        if stored is not None:
+            inventory.restore_pod(pod, json.loads(stored))
+            n += 1
+    return n
+
+
+def pod_stock_meta(plane: Any) -> dict[str, str]:
+    """Meta rows for the pods whose stock moved since the last flush."""
+    inventory = getattr(plane, "inventory", None)
+    if inventory is None or not hasattr(inventory, "take_changed"):
+        return {}
+    return {
+        POD_STOCK_PREFIX + pod: json.dumps(stock, sort_keys=True, separators=(",", ":"))
+        for pod, stock in inventory.take_changed().items()
+    }

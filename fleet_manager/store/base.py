@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from fleet_manager.alarms import alarm_shape
+from fleet_manager.clock import iso_utc
 from fleet_manager.events import Event
 
 DEFAULT_PAGE_SIZE = 50
@@ -81,6 +83,7 @@ class OrderRecord:
     station_id: str | None = None
     done_s: float | None = None
     source: str = "api"
+    due_at: float | None = None  # wall clock due time, unix seconds
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -93,6 +96,7 @@ class OrderRecord:
             "created_s": self.created_s,
             "created_at": self.created_at,
             "due_s": self.due_s,
+            "due_at": iso_utc(self.due_at) if self.due_at is not None else None,
             "station_id": self.station_id,
             "done_s": self.done_s,
             "source": self.source,
@@ -134,6 +138,7 @@ class StoredEvent:
     kind: str
     at_s: float
     data: dict[str, Any]
+    wall_s: float | None = None  # epoch seconds when it was committed
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -141,6 +146,7 @@ class StoredEvent:
             "topic": self.topic,
             "kind": self.kind,
             "at_s": self.at_s,
+            "at": iso_utc(self.wall_s) if self.wall_s is not None else None,
             "data": self.data,
         }
 
@@ -163,20 +169,20 @@ class AlarmRecord:
     severity: str = "warning"
     resource_id: str | None = None
     acked_by: str | None = None
-    acked_at: float | None = None
+    acked_at: float | None = None  # simulated seconds (column name kept from schema 1)
+    cleared_s: float | None = None
+    raised_wall_s: float | None = None
+    acked_wall_s: float | None = None
+    cleared_wall_s: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "code": self.code,
-            "message": self.message,
-            "raised_s": self.raised_s,
-            "state": self.state,
-            "severity": self.severity,
-            "resource_id": self.resource_id,
-            "acked_by": self.acked_by,
-            "acked_at": self.acked_at,
-        }
+        return alarm_shape(
+            id=self.id, code=self.code, severity=self.severity, resource_id=self.resource_id,
+            message=self.message, state=self.state, raised_s=self.raised_s,
+            acknowledged_by=self.acked_by, acknowledged_s=self.acked_at,
+            cleared_s=self.cleared_s, raised_wall_s=self.raised_wall_s,
+            acknowledged_wall_s=self.acked_wall_s, cleared_wall_s=self.cleared_wall_s,
+        )
 
 
 @dataclass
@@ -192,10 +198,13 @@ class StateBatch:
     tasks: list[dict[str, Any]] = field(default_factory=list)  # upsert: TaskRecord fields
     task_history: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     alarms: list[AlarmRecord] = field(default_factory=list)
+    # Meta rows written with the events (e.g. the robots' states of record).
+    meta: dict[str, str] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(
             self.events
+            or self.meta
             or self.orders
             or self.picks
             or self.tasks

@@ -111,6 +111,23 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX idempotency_created ON idempotency (created_at);
         """,
     ),
+    (
+        3,
+        """
+        -- One alarm shape (issue 19): when it cleared, and wall times beside simulated seconds.
+        ALTER TABLE alarms ADD COLUMN cleared_s REAL;
+        ALTER TABLE alarms ADD COLUMN raised_wall REAL;
+        ALTER TABLE alarms ADD COLUMN acked_wall REAL;
+        ALTER TABLE alarms ADD COLUMN cleared_wall REAL;
+        """,
+    ),
+    (
+        4,
+        """
+        -- Orders' due time as wall clock (unix seconds) beside the simulated due_s (issue 19).
+        ALTER TABLE orders ADD COLUMN due_at REAL;
+        """,
+    ),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

@@ -135,6 +135,23 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX inbox_pending ON inbox (seq) WHERE done_at IS NULL;
         """,
     ),
+    (
+        3,
+        """
+        -- One alarm shape (issue 19): when it cleared, and wall times beside simulated seconds.
+        ALTER TABLE alarms ADD COLUMN cleared_s DOUBLE PRECISION;
+        ALTER TABLE alarms ADD COLUMN raised_wall DOUBLE PRECISION;
+        ALTER TABLE alarms ADD COLUMN acked_wall DOUBLE PRECISION;
+        ALTER TABLE alarms ADD COLUMN cleared_wall DOUBLE PRECISION;
+        """,
+    ),
+    (
+        4,
+        """
+        -- Orders' due time as wall clock (unix seconds) beside the simulated due_s (issue 19).
+        ALTER TABLE orders ADD COLUMN due_at DOUBLE PRECISION;
+        """,
+    ),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

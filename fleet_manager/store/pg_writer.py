@@ -150,11 +150,12 @@ class PgGroupCommitWriter:
         if not pending:
             return
         n = len(pending)
+        wall = time.time()
         row = conn.execute(
             NUMBER_EVENTS,
             {
                 "n": n,
-                "wall": time.time(),
+                "wall": wall,
                 "topics": [e.topic for _, e in pending],
                 "kinds": [e.kind for _, e in pending],
                 "ats": [float(e.at_s) for _, e in pending],
@@ -165,7 +166,7 @@ class PgGroupCommitWriter:
         seq = int(row[0]) - n if row else 0
         for job, e in pending:
             seq += 1
-            job.stored.append(StoredEvent(seq, e.topic, e.kind, float(e.at_s), e.data))
+            job.stored.append(StoredEvent(seq, e.topic, e.kind, float(e.at_s), e.data, wall))
 
     def _commit_group(self, jobs: list[_Job]) -> None:
         try:

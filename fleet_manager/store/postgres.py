@@ -195,6 +195,11 @@ class PostgresStore(RetentionMixin, PostgresReads):
                                                      for task_id, step in batch.task_history])
                 if batch.alarms:
                     cur.executemany(UPSERT_ALARM, [_alarm_params(a) for a in batch.alarms])
+                if batch.meta:
+                    cur.executemany(
+                        "INSERT INTO meta VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = %s",
+                        [(k, v, v) for k, v in batch.meta.items()],
+                    )
             for event in batch.events:
                 outbox.append(PendingEvent(event.topic, event.kind, event.at_s, event.data))
 
@@ -302,15 +307,15 @@ def _insert_order(conn: psycopg.Connection, order: OrderRecord, prefix: str) -> 
     Without an id, the next number of order_number is used (a client's id may hold it)."""
     row = conn.execute(
         "WITH o AS (INSERT INTO orders (id, state, priority, due_s, station_id, created_s,"
-        " created_at, done_s, source) VALUES (COALESCE(%s, %s || '-' ||"
-        " lpad(nextval('order_number')::text, 8, '0')), %s, %s, %s, %s, %s, %s, %s, %s)"
+        " created_at, done_s, source, due_at) VALUES (COALESCE(%s, %s || '-' ||"
+        " lpad(nextval('order_number')::text, 8, '0')), %s, %s, %s, %s, %s, %s, %s, %s, %s)"
         " ON CONFLICT (id) DO NOTHING RETURNING id),"
         " l AS (INSERT INTO order_lines (order_id, line_no, sku, quantity, picked)"
         " SELECT o.id, t.n, t.sku, t.quantity, t.picked FROM o,"
         " unnest(%s::int[], %s::text[], %s::int[], %s::int[]) AS t(n, sku, quantity, picked))"
         " SELECT id FROM o",
         (order.id or None, prefix, order.state, order.priority, order.due_s, order.station_id,
-         order.created_s, order.created_at, order.done_s, order.source,
+         order.created_s, order.created_at, order.done_s, order.source, order.due_at,
          list(range(len(order.lines))), [ln.sku for ln in order.lines],
          [ln.quantity for ln in order.lines], [ln.picked for ln in order.lines]),
     ).fetchone()
@@ -364,10 +369,9 @@ APPEND_HISTORY = (
     " %s, %s, %s, %s, %s)"
 )
 UPSERT_ALARM = (
-    f"INSERT INTO alarms ({rows.ALARM_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    f"INSERT INTO alarms ({rows.ALARM_COLUMNS}) VALUES ({', '.join(['%s'] * 13)})"
     " ON CONFLICT (id) DO UPDATE SET state = excluded.state, message = excluded.message,"
-    " acked_by = COALESCE(excluded.acked_by, alarms.acked_by),"
-    " acked_at = COALESCE(excluded.acked_at, alarms.acked_at)"
+    f" {rows.ALARM_KEEP}"
 )
 
 
@@ -381,5 +385,4 @@ def _append_task_history(conn: psycopg.Connection, task_id: str, step: dict[str,
 
 
 def _alarm_params(alarm: AlarmRecord) -> tuple[Any, ...]:
-    return (alarm.id, alarm.code, alarm.message, alarm.raised_s, alarm.state, alarm.severity,
-            alarm.resource_id, alarm.acked_by, alarm.acked_at)
+    return rows.alarm_params(alarm)

@@ -66,7 +66,7 @@ class PostgresReads:
         sql = ORDERS_WITH_LINES.format(cols=rows.ORDER_COLUMNS, where=where)
         return [
             (parent[0], rows.order_from_row(parent, lines))
-            for parent, lines in _grouped(self._all(sql, [*params, limit]), 10)
+            for parent, lines in _grouped(self._all(sql, [*params, limit]), rows.ORDER_WIDTH)
         ]
 
     def get_order(self, order_id: str) -> OrderRecord | None:
@@ -118,7 +118,7 @@ class PostgresReads:
 
     def events_after(self, seq: int, limit: int = 1000) -> list[StoredEvent]:
         found = self._all(
-            "SELECT seq, topic, kind, at_s, data FROM events WHERE seq > %s ORDER BY seq LIMIT %s",
+            "SELECT seq, topic, kind, at_s, data, wall_time FROM events WHERE seq > %s ORDER BY seq LIMIT %s",
             (seq, limit),
         )
         return [rows.event_from_row(r) for r in found]

@@ -16,9 +16,20 @@ from fleet_manager.store.base import (
     TaskRecord,
 )
 
-ORDER_COLUMNS = "seq, id, state, priority, due_s, station_id, created_s, created_at, done_s, source"
+ORDER_COLUMNS = (
+    "seq, id, state, priority, due_s, station_id, created_s, created_at, done_s, source, due_at"
+)
+ORDER_WIDTH = 11
 TASK_COLUMNS = "seq, id, kind, state, priority, created_s, order_id, resource_id, payload, source"
-ALARM_COLUMNS = "id, code, message, raised_s, state, severity, resource_id, acked_by, acked_at"
+ALARM_COLUMNS = (
+    "id, code, message, raised_s, state, severity, resource_id, acked_by, acked_at,"
+    " cleared_s, raised_wall, acked_wall, cleared_wall"
+)
+# Later writes of an alarm never erase what an earlier one set (who acknowledged, when).
+ALARM_KEEP = ", ".join(
+    f"{c} = COALESCE(excluded.{c}, alarms.{c})"
+    for c in ("acked_by", "acked_at", "cleared_s", "raised_wall", "acked_wall", "cleared_wall")
+)
 
 
 def _json_default(value: Any) -> Any:
@@ -39,7 +50,8 @@ def dumps(value: Any) -> str:
 
 
 def order_from_row(row: sqlite3.Row | tuple, lines: list[tuple]) -> OrderRecord:
-    _seq, oid, state, priority, due_s, station_id, created_s, created_at, done_s, source = row
+    _seq, oid, state, priority, due_s, station_id, created_s, created_at, done_s, source = row[:10]
+    due_at = row[10]
     return OrderRecord(
         id=oid,
         state=state,
@@ -51,6 +63,7 @@ def order_from_row(row: sqlite3.Row | tuple, lines: list[tuple]) -> OrderRecord:
         station_id=station_id,
         done_s=done_s,
         source=source,
+        due_at=due_at,
     )
 
 
@@ -84,12 +97,22 @@ def alarm_from_row(row: tuple) -> AlarmRecord:
         resource_id=row[6],
         acked_by=row[7],
         acked_at=row[8],
+        cleared_s=row[9],
+        raised_wall_s=row[10],
+        acked_wall_s=row[11],
+        cleared_wall_s=row[12],
     )
 
 
+def alarm_params(alarm: AlarmRecord) -> tuple[Any, ...]:
+    return (alarm.id, alarm.code, alarm.message, alarm.raised_s, alarm.state, alarm.severity,
+            alarm.resource_id, alarm.acked_by, alarm.acked_at, alarm.cleared_s,
+            alarm.raised_wall_s, alarm.acked_wall_s, alarm.cleared_wall_s)
+
+
 def event_from_row(row: tuple) -> StoredEvent:
-    seq, topic, kind, at_s, data = row
-    return StoredEvent(seq, topic, kind, at_s, json.loads(data))
+    seq, topic, kind, at_s, data, wall = row
+    return StoredEvent(seq, topic, kind, at_s, json.loads(data), wall)
 
 
 def insert_event(
@@ -101,13 +124,13 @@ def insert_event(
         (topic, kind, float(at_s), text, wall),
     )
     # Round-trip through JSON so live subscribers see exactly what a replay will return.
-    return StoredEvent(int(cur.lastrowid or 0), topic, kind, float(at_s), json.loads(text))
+    return StoredEvent(int(cur.lastrowid or 0), topic, kind, float(at_s), json.loads(text), wall)
 
 
 def insert_order(conn: sqlite3.Connection, order: OrderRecord) -> None:
     conn.execute(
         "INSERT INTO orders (id, state, priority, due_s, station_id, created_s, created_at,"
-        " done_s, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " done_s, source, due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             order.id,
             order.state,
@@ -118,6 +141,7 @@ def insert_order(conn: sqlite3.Connection, order: OrderRecord) -> None:
             order.created_at,
             order.done_s,
             order.source,
+            order.due_at,
         ),
     )
     conn.executemany(
@@ -185,19 +209,8 @@ def append_task_history(conn: sqlite3.Connection, task_id: str, step: dict[str, 
 
 def upsert_alarm(conn: sqlite3.Connection, alarm: AlarmRecord) -> None:
     conn.execute(
-        f"INSERT INTO alarms ({ALARM_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT (id) DO UPDATE SET state = excluded.state, message = excluded.message,"
-        " acked_by = COALESCE(excluded.acked_by, alarms.acked_by),"
-        " acked_at = COALESCE(excluded.acked_at, alarms.acked_at)",
-        (
-            alarm.id,
-            alarm.code,
-            alarm.message,
-            alarm.raised_s,
-            alarm.state,
-            alarm.severity,
-            alarm.resource_id,
-            alarm.acked_by,
-            alarm.acked_at,
-        ),
+        f"INSERT INTO alarms ({ALARM_COLUMNS}) VALUES ({', '.join('?' * 13)})"
+        f" ON CONFLICT (id) DO UPDATE SET state = excluded.state, message = excluded.message,"
+        f" {ALARM_KEEP}",
+        alarm_params(alarm),
     )

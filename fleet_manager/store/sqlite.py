@@ -214,6 +214,11 @@ class SqliteStore(RetentionMixin, SqliteHistory, SqliteReads):
                 rows.append_task_history(conn, task_id, step)
             for alarm in batch.alarms:
                 rows.upsert_alarm(conn, alarm)
+            for key, value in batch.meta.items():
+                conn.execute(
+                    "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = ?",
+                    (key, value, value),
+                )
             wall = time.time()
             for event in batch.events:
                 emitted.append(

@@ -159,7 +159,7 @@ class SqliteReads:
 
     def events_after(self, seq: int, limit: int = 1000) -> list[StoredEvent]:
         found = self._reader().execute(
-            "SELECT seq, topic, kind, at_s, data FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+            "SELECT seq, topic, kind, at_s, data, wall_time FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
             (seq, limit),
         )
         return [rows.event_from_row(r) for r in found]

@@ -2,7 +2,7 @@
 export const STATE_COLOURS = {
   idle: "#8b949e", to_pod: "#58a6ff", to_station: "#79c0ff", at_station: "#a371f7", to_slot: "#39c5cf",
   to_charger: "#e3b341", charging: "#d29922", to_park: "#6e7681", paused: "#f0883e", fault: "#f85149",
-  out_of_service: "#da3633",
+  out_of_service: "#da3633", needs_check: "#bf8700",
 };
 const KIND_COLOURS = {
   aisle: "#1c232c", floor: "#1c232c", storage: "#262d22", station: "#3b2d55", queue: "#2c2540",
@@ -13,6 +13,7 @@ export function robotState(r) {
   if (r.out_of_service) return "out_of_service";
   if (r.error) return "fault";
   if (r.paused) return "paused";
+  if (r.needs_check) return "needs_check";
   return r.state || "unknown";
 }
 

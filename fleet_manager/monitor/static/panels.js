@@ -6,7 +6,24 @@ const pct = (v) => (typeof v === "number" && Number.isFinite(v) ? `${Math.round(
 export const ROBOT_COMMANDS = [
   ["pause", "Pause"], ["resume", "Resume"], ["charge", "Charge"], ["park", "Park"],
   ["out_of_service", "Out of service"], ["in_service", "In service"],
+  ["clear_fault", "Clear fault"], ["confirm_check", "Confirm check"],
 ];
+
+// Why a command cannot apply to the robot in its current state ("" when it can).
+export function commandBlocked(cmd, r) {
+  if (!r) return "robot not in the latest snapshot";
+  const fault = r.error ? `faulted (${r.error}): clear the fault first` : "";
+  switch (cmd) {
+    case "pause": return fault || (r.paused ? "already paused" : "");
+    case "resume": return fault || (r.paused ? "" : "not paused");
+    case "charge": case "park": return fault || (r.out_of_service ? "out of service" : "");
+    case "out_of_service": return r.out_of_service ? "already out of service" : "";
+    case "in_service": return r.out_of_service ? "" : "already in service";
+    case "clear_fault": return r.error ? "" : "no fault to clear";
+    case "confirm_check": return r.needs_check ? "" : "needs no check";
+    default: return "";
+  }
+}
 export { robotState };
 
 export function simClock(s) {
@@ -54,6 +71,14 @@ export function renderRobotDetail(el, robot, { id, canCommand, reason, lastError
     info.innerHTML = `<div class="error" id="robot-error">robot ${esc(id)} is not in the latest snapshot${lastError ? `; ${esc(lastError)}` : ""}</div>`;
     return;
   }
+  if (canCommand) {
+    // Updated in place each refresh: a button that cannot apply to this state is disabled.
+    for (const b of el.querySelectorAll("button[data-cmd]")) {
+      const why = commandBlocked(b.dataset.cmd, robot);
+      b.disabled = Boolean(why);
+      b.title = why;
+    }
+  }
   const path = Array.isArray(robot.path_ahead) ? robot.path_ahead : [];
   const err = lastError || (robot.error ? `fault: ${robot.error}` : "");
   const st = robotState(robot);
@@ -61,14 +86,15 @@ export function renderRobotDetail(el, robot, { id, canCommand, reason, lastError
   info.innerHTML = `<div class="kv"><span>battery</span><b>${pct(robot.battery_soc)}</b><span>task</span><b>${esc(robot.task_id || "none")}${task ? ` <span class="muted">${esc(task.kind)} · ${esc(task.state)}${task.order_id ? ` · ${esc(task.order_id)}` : ""}</span>` : ""}</b>
       <span>pod</span><b>${esc(robot.pod_id || "none")}</b><span>position</span><b>(${(robot.x_m ?? 0).toFixed(1)}, ${(robot.y_m ?? 0).toFixed(1)}) m, ${Math.round(robot.heading_deg || 0)}°</b>
       <span>path</span><b>${path.length ? `${path.length} cells ahead (dashed on the map)` : "none"}</b>
-      <span>last error</span><b class="error" id="robot-error">${esc(err || "none")}</b></div>`;
+      <span>last error</span><b class="error" id="robot-error">${esc(err || "none")}</b>
+      ${robot.needs_check ? `<span>needs check</span><b id="robot-check">${esc(robot.needs_check)}</b>` : ""}</div>`;
 }
 
 export function renderAlarms(ul, alarms, { canAck, reason }) {
   const sorted = [...alarms].sort((a, b) => (b.raised_s ?? 0) - (a.raised_s ?? 0) || String(b.id).localeCompare(String(a.id)));
   ul.innerHTML = sorted.length ? sorted.map((a) => {
-    const acked = a.acknowledged_by || a.acked_by;
-    const at = a.acknowledged_s ?? a.acked_at;
+    const acked = a.acknowledged_by;
+    const at = a.acknowledged_s;
     const cleared = a.cleared_s != null || a.state === "cleared";
     const ackInfo = acked
       ? `<div class="acked-by">acknowledged by <b>${esc(acked)}</b> at sim ${esc(simClock(at))}</div>`
@@ -76,11 +102,11 @@ export function renderAlarms(ul, alarms, { canAck, reason }) {
          ${canAck ? "" : `<span class="muted reason">${esc(reason)}</span>`}`;
     const sev = String(a.severity || "warning");
     return `<li class="sev-${esc(sev)} ${acked ? "acked" : ""}" data-alarm="${esc(a.id)}" data-raised-s="${esc(a.raised_s ?? "")}">
-      <div><b class="sev">${esc(sev)}</b> <b>${esc(a.id)}</b> ${esc(a.source || a.resource_id || "")} · ${esc(a.code || "")}
+      <div><b class="sev">${esc(sev)}</b> <b>${esc(a.id)}</b> ${esc(a.resource_id || "")} · ${esc(a.code || "")}
       <span class="muted">raised sim ${esc(simClock(a.raised_s))}${cleared ? " · cleared" : ""}</span></div>
       <div>${esc(a.message || "")}</div>${ackInfo}</li>`;
   }).join("") : `<li class="muted empty">no alarms</li>`;
-  return sorted.filter((a) => !(a.acknowledged_by || a.acked_by) && a.cleared_s == null && a.state !== "cleared").length;
+  return sorted.filter((a) => !(a.acknowledged_by) && a.cleared_s == null && a.state !== "cleared").length;
 }
 
 export function renderOrders(tbody, orders, nowS) {
