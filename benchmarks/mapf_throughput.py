@@ -31,8 +31,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "guided": {"guidance": "crisscross", "against_cost": 1, "prefer_free": True, **SINGLE},
     # Lanes alternating by aisle rank, contraflow 3 hops a cell; one pass.
     "aisles": {"guidance": "aisles", "against_cost": 2, "prefer_free": True, **SINGLE},
-    # The default planner now: aisles, agents closest to their goal served first.
-    "aisles+": {"guidance": "aisles", "against_cost": 2, "rollouts": 1, "distance_weight": -0.5},
+    # The default planner now: aisles, contraflow 4 hops a cell, closest to goal first.
+    "aisles+": {"guidance": "aisles", "against_cost": 3, "rollouts": 1, "distance_weight": -0.5},
 }
 
 

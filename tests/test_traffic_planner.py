@@ -240,3 +240,18 @@ def test_idle_agent_yields_to_an_arriving_one_with_closest_first() -> None:
             paths.append(pos.copy())
         assert pos[1] == 4, weight
         assert validate_paths(g, np.array(paths)) == []
+
+
+def test_rollouts_keep_the_pass_with_most_progress() -> None:
+    from fleet_manager.traffic.planner import _chosen_cost
+
+    # Chosen moves are scored by their ranking cost; waiting (column 0 here) costs more.
+    ranked = np.array([[5, 4, -1], [7, 8, -1]])
+    keys = np.array([[3.0, 4.0, np.inf], [1.0, 2.0, np.inf]])
+    assert _chosen_cost(np.array([5, 7]), ranked, keys) == 4.0
+    assert _chosen_cost(np.array([4, 8]), ranked, keys) == 6.0
+    # Several passes per step stay conflict-free and still bring everyone home.
+    g = grid(["........", ".@@.@@..", "........", ".@@.@@..", "........"])
+    starts = np.array([0, 7, 16, 23, g.n - 1, g.n - 8])
+    goals = np.array([g.n - 1, g.n - 8, 23, 16, 0, 7])
+    run_until_all_at_goal(g, starts, goals, 200, rollouts=3)

@@ -28,7 +28,7 @@ class GuidanceCosts:
         self,
         graph: MotionGraph,
         mode: str = "aisles",
-        against_cost: int = 2,
+        against_cost: int = 3,
         cache_tables: int | None = None,
     ) -> None:
         if int(against_cost) != against_cost or against_cost < 0:

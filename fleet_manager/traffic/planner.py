@@ -43,7 +43,7 @@ class PibtPlanner:
     - `guidance`: "aisles" (default; costs favouring one-way flows alternating from aisle to
       aisle, so head-on meetings in 1-wide aisles become rare), "crisscross" (the same with
       directions by coordinate parity) or "none" (hop counts).
-    - `against_cost`: extra whole hops per move against the preferred direction (default 2).
+    - `against_cost`: extra whole hops per move against the preferred direction (default 3).
     - `prefer_free`: among equal-cost moves take currently free cells first (default True).
     - `aside_weight`: extra cost (hops) for a pushed agent to run ahead of its pusher rather
       than step aside (default 0.6; grows by up to 2 while the pusher makes no progress).
@@ -61,7 +61,7 @@ class PibtPlanner:
         seed: int = 0,
         *,
         guidance: str = "aisles",
-        against_cost: int = 2,
+        against_cost: int = 3,
         prefer_free: bool = True,
         stuck_limit: int = 32,
         aside_weight: float = 0.6,
