@@ -128,6 +128,23 @@ CASES: dict[tuple[str, str], dict[int, Call]] = {
         413: as_("technician", "POST", "/api/v1/robots/AMR-01/commands", **_json(BIG)),
         422: as_("technician", "POST", "/api/v1/robots/AMR-01/commands", json={"command": 7}),
     },
+    ("get", "/api/v1/robots/{robot_id}/instant-actions"): {
+        401: anon("GET", "/api/v1/robots/AMR-01/instant-actions"),
+        404: as_("viewer", "GET", "/api/v1/robots/NOPE/instant-actions"),
+    },
+    ("post", "/api/v1/robots/{robot_id}/instant-actions"): {
+        400: as_("technician", "POST", "/api/v1/robots/AMR-01/instant-actions", **_json(b"{")),
+        401: anon("POST", "/api/v1/robots/AMR-01/instant-actions"),
+        403: as_("wms", "POST", "/api/v1/robots/AMR-01/instant-actions",
+                 json={"action_type": "stateRequest"}),
+        404: as_("technician", "POST", "/api/v1/robots/NOPE/instant-actions",
+                 json={"action_type": "stateRequest"}),
+        409: as_("technician", "POST", "/api/v1/robots/AMR-01/instant-actions",
+                 json={"action_type": "stateRequest"}),
+        413: as_("technician", "POST", "/api/v1/robots/AMR-01/instant-actions", **_json(BIG)),
+        422: as_("technician", "POST", "/api/v1/robots/AMR-01/instant-actions",
+                 json={"action_type": "no spaces"}),
+    },
     ("get", "/api/v1/stations"): {401: anon("GET", "/api/v1/stations")},
     ("post", "/api/v1/stations/{station_id}/confirm"): {
         400: as_("wms", "POST", "/api/v1/stations/ST1/confirm", **_json(b"{")),

@@ -201,6 +201,18 @@ def test_wcs_run_with_vda5050_robots_shows_them_moving_in_the_api(tmp_path: Path
                 if r["pod_id"]:
                     places.add((-1.0, -1.0))  # marker: it carried a pod at some point
             time.sleep(0.2)
+        # Instant actions by name, only what the vehicle's factsheet offers.
+        tech = {"Authorization": f"Bearer {tokens['technician']}"}
+        base = f"{url}api/v1/robots/VDA-001/instant-actions"
+        offered = httpx.get(base, headers=viewer).json()["offered"]
+        assert "stateRequest" in offered and "factsheetRequest" in offered, offered
+        sent = httpx.post(base, headers=tech, json={"action_type": "stateRequest"})
+        assert sent.status_code == 200 and sent.json()["action_id"], sent.text
+        refused = httpx.post(base, headers=tech, json={"action_type": "selfDestruct"})
+        assert refused.status_code == 409 and "factsheet" in refused.json()["error"]["reason"]
+        simulated = httpx.post(f"{url}api/v1/robots/AMR-01/instant-actions", headers=tech,
+                               json={"action_type": "stateRequest"})
+        assert simulated.status_code == 409
     finally:
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=60)

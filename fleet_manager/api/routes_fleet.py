@@ -16,6 +16,9 @@ from fleet_manager.api.schemas import (
     AlarmOut,
     CommandResult,
     Health,
+    InstantActionIn,
+    InstantActionOut,
+    InstantActionsOffered,
     ItemList,
     KpiHistoryOut,
     LanePatch,
@@ -88,6 +91,36 @@ async def command_robot(robot_id: str, body: RobotCommandIn, request: Request, _
     )
     detail = result if isinstance(result, dict) else {}
     return {"id": robot_id, "accepted": True, "detail": {"command": body.command, **detail}}
+
+
+@router.get(
+    "/robots/{robot_id}/instant-actions",
+    response_model=InstantActionsOffered,
+    responses=documented(401, 404),
+    summary="Instant actions a VDA 5050 vehicle offers (from its factsheet)",
+)
+async def instant_actions(robot_id: str, request: Request, _caller: Reader) -> dict[str, Any]:
+    offered = await await_runtime(
+        runtime(request).instant_actions(robot_id), resource="robot", resource_id=robot_id
+    )
+    return {"robot_id": robot_id, "offered": offered}
+
+
+@router.post(
+    "/robots/{robot_id}/instant-actions",
+    response_model=InstantActionOut,
+    responses=documented(400, 401, 403, 404, 409, 413, 422),
+    summary="Send a VDA 5050 instant action the vehicle offers (e.g. stateRequest)",
+)
+async def instant_action(
+    robot_id: str, body: InstantActionIn, request: Request, _caller: Tech
+) -> dict[str, Any]:
+    action_id = await await_runtime(
+        runtime(request).instant_action(robot_id, body.action_type, body.params),
+        resource="robot",
+        resource_id=robot_id,
+    )
+    return {"robot_id": robot_id, "action_type": body.action_type, "action_id": action_id}
 
 
 @router.get("/stations", response_model=ItemList, responses=documented(401))

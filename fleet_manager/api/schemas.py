@@ -169,6 +169,24 @@ class RobotCommandIn(_Strict):
     command: RobotCommandName
 
 
+class InstantActionIn(_Strict):
+    action_type: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_]*$",
+                             description="one the vehicle's factsheet offers, e.g. stateRequest")
+    params: dict[str, Text(0, 256)] = Field(  # type: ignore[valid-type]
+        default_factory=dict, max_length=16, description="actionParameters (key -> value)")
+
+
+class InstantActionOut(BaseModel):
+    robot_id: str
+    action_type: str
+    action_id: str
+
+
+class InstantActionsOffered(BaseModel):
+    robot_id: str
+    offered: list[str]
+
+
 class StationConfirmIn(_Strict):
     pod_id: SiteRef = Field(description="the pod presented at the station now")
 

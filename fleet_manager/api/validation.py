@@ -15,6 +15,7 @@ from fleet_manager.api.task_schemas import (
     PodFetchPayload,
     SortPayload,
 )
+from fleet_manager.requests import RequestError, check_asrs_task, check_fleet_task
 from fleet_manager.site.model import Site
 from fleet_manager.store import Store
 
@@ -61,13 +62,15 @@ def check_task(site: Site, body: AnyTask, store: Store) -> None:
     if body.order_id is not None and store.get_order(body.order_id) is None:
         raise _unknown("unknown_order", "order_id", f"unknown order {body.order_id!r}")
     p = body.payload
-    if isinstance(p, PodFetchPayload):
-        _member(p.pod_id, "pod_id", site.pods, "pod")
-        _member(p.station_id, "station_id", site.stations, "pick station")
-    elif isinstance(p, AsrsStorePayload | AsrsRetrievePayload):
-        _member(p.aisle_id, "aisle_id", site.asrs, "AS/RS aisle")
-        if site.skus and p.sku not in site.skus:
-            raise _unknown("unknown_sku", "payload.sku", f"unknown SKU {p.sku!r}")
+    if isinstance(p, PodFetchPayload | AsrsStorePayload | AsrsRetrievePayload):
+        # The rules every entry point shares (ROS services, VDA, this API): one module.
+        try:
+            if isinstance(p, PodFetchPayload):
+                check_fleet_task(site, (), body.kind, body.payload_as_sent())
+            else:
+                check_asrs_task(site, body.kind, body.payload_as_sent())
+        except RequestError as exc:
+            raise ApiError(exc.status, exc.code, exc.reason, exc.field) from None
     elif isinstance(p, ConveyorTransferPayload):
         conveyor_id = _member(p.conveyor_id, "conveyor_id", site.conveyors, "conveyor")
         points = {pt.id for pt in site.conveyors[conveyor_id].points}

@@ -126,6 +126,32 @@ class ControlPlane:
     def command_robot(self, robot_id: str, command: str) -> None:
         self._at_now().command_robot(robot_id, command)
 
+    def instant_actions(self, robot_id: str) -> list[str]:
+        """Instant actions the robot offers (a VDA 5050 vehicle's factsheet); [] otherwise."""
+        adapter = self._adapter(robot_id)
+        offered = getattr(adapter, "instant_actions_offered", None)
+        return list(offered()) if offered is not None else []
+
+    def instant_action(self, robot_id: str, action_type: str, params: dict[str, Any]) -> str:
+        """A technician's instant action (VDA 5050): only what the vehicle's factsheet offers;
+        pause and resume go through the robot commands, which the dispatcher follows."""
+        adapter = self._adapter(robot_id)
+        send = getattr(adapter, "instant_action", None)
+        if send is None:
+            raise CommandRejected(f"robot {robot_id}: not a VDA 5050 vehicle, no instant actions")
+        if action_type in ("startPause", "stopPause", "cancelOrder", "initPosition"):
+            raise CommandRejected(
+                f"robot {robot_id}: {action_type} changes what the dispatcher plans; use the "
+                "robot commands (pause, resume, out_of_service) instead"
+            )
+        return str(send(action_type, sorted(params.items())))
+
+    def _adapter(self, robot_id: str) -> RobotAdapter:
+        rec = self.dispatcher.robots.get(robot_id)
+        if rec is None:
+            raise UnknownResource(f"unknown robot id {robot_id!r}")
+        return rec.adapter
+
     def set_station_confirm(self, modes: dict[str, str]) -> None:
         """How each station's picks are confirmed (plant file `stations:`), all or nothing."""
         d = self.dispatcher

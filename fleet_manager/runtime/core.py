@@ -276,6 +276,12 @@ class Runtime:
     def command_robot(self, robot_id: str, command: str) -> Future[Any]:
         return self.call(lambda sim: sim.command_robot(robot_id, command))
 
+    def instant_actions(self, robot_id: str) -> Future[Any]:
+        return self.call(lambda plane: plane.instant_actions(robot_id))
+
+    def instant_action(self, robot_id: str, action_type: str, params: dict[str, Any]) -> Future[Any]:
+        return self.call(lambda plane: plane.instant_action(robot_id, action_type, params))
+
     def confirm_station(self, station_id: str, pod_id: str) -> Future[Any]:
         return self.call(lambda plane: plane.confirm_station(station_id, pod_id))
 
