@@ -31,8 +31,9 @@ def floor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlantFloor]:
     try:
         f.start_equipment()
         f.start_wcs()
-        wait_until(lambda: all(r["connection"] == "ONLINE" for r in f.get("/api/v1/robots")["items"]),
-                   30, "every vehicle online")
+        wait_until(lambda: all(r["connection"] == "ONLINE" and r["x_m"] is not None
+                               for r in f.get("/api/v1/robots")["items"]),
+                   30, "every vehicle online and localised")
         yield f
     finally:
         f.stop()

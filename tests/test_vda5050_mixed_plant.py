@@ -45,7 +45,8 @@ def floor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[PlantFloo
         f.start_equipment()
         f.start_wcs()
         wait_until(lambda: len(f.get("/api/v1/robots")["items"]) == 4 and all(
-            r["connection"] == "ONLINE" for r in f.get("/api/v1/robots")["items"]), 40,
+            r["connection"] == "ONLINE" and r["x_m"] is not None  # online and localised
+            for r in f.get("/api/v1/robots")["items"]), 40,
             "every vehicle of both fleets online")
         yield f
     finally:

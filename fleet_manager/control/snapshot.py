@@ -41,8 +41,12 @@ def snapshot(plane: ControlPlane) -> dict[str, Any]:
     for rid in d.robot_order:
         rec = d.robots[rid]
         s = rec.adapter.status()
-        x, y = site.node_xy_m(s.node)
-        xy[rid] = (x, y)
+        # A vehicle that has not reported where it is yet has no position (a negative node
+        # would index the last cell of the map).
+        localised = 0 <= s.node < site.num_nodes
+        if localised:
+            x, y = site.node_xy_m(s.node)
+            xy[rid] = (x, y)
         fault = s.error or rec.held_fault
         state = (
             "fault" if fault else "paused" if s.paused
@@ -51,8 +55,8 @@ def snapshot(plane: ControlPlane) -> dict[str, Any]:
         robots.append(
             {
                 "id": rid,
-                "x_m": round(x, 3),
-                "y_m": round(y, 3),
+                "x_m": round(x, 3) if localised else None,
+                "y_m": round(y, 3) if localised else None,
                 "heading_deg": round(s.heading_deg, 1),
                 "state": state,
                 "battery_soc": round(s.battery_soc, 4),
@@ -62,16 +66,16 @@ def snapshot(plane: ControlPlane) -> dict[str, Any]:
                 "error": fault,
                 "out_of_service": rec.out_of_service,
                 "needs_check": rec.needs_check,
-                "path_ahead": _path_ahead(plane, s.node, rec.goal),
+                "path_ahead": _path_ahead(plane, s.node, rec.goal) if localised else [],
                 "connection": getattr(rec.adapter, "connection", "ONLINE"),
             }
         )
     pods = []
     for pid, pod in d.pods.items():
-        if pod.carried_by is not None:
+        if pod.carried_by is not None and pod.carried_by in xy:
             x, y = xy[pod.carried_by]
-        else:
-            x, y = site.node_xy_m(site.slots[pod.slot].node)
+        else:  # in its slot, or on a robot not localised yet: shown at its home slot
+            x, y = site.node_xy_m(site.slots[pod.slot or pod.home].node)
         pods.append(
             {"id": pid, "x_m": round(x, 3), "y_m": round(y, 3), "carried_by": pod.carried_by}
         )
