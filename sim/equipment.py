@@ -9,6 +9,8 @@ stream. The runtime receives an `Equipment` and never imports this module.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +31,17 @@ class SimulatedFaults:
         return driver.arm_fault(phase)
 
 
-def build_simulation(site: Site, *, config: Any = None, **kwargs: Any) -> Simulation:
-    """The Simulation as a runtime's plane: orders come from the store (API or feed), never
-    from the simulator's own stream."""
+def build_simulation(
+    site: Site, *, config: Any = None, factory: Callable[..., Simulation] = Simulation,
+    **kwargs: Any,
+) -> Simulation:
+    """The Simulation as a runtime's plane (`factory` builds it, e.g. with VDA 5050 vehicles
+    beside the simulated robots): orders come from the store (API or feed), never from the
+    simulator's own stream."""
     if config is None or isinstance(config, dict):
         config = {**(config or {}), "orders_per_h": 0.0}
     # start_s: a restart continues the last run's simulated time instead of starting at 0.
-    return Simulation(site, config=config, **kwargs)
+    return factory(site, config=config, **kwargs)
 
 
 def clocked_crane(rack: Rack, clock: Any) -> ClockedCraneDriver:
@@ -72,10 +78,7 @@ def demo(
 
         fleet = VdaFleet(site, Path(map_path), vda_count, speed=speed)
         fleet.start_fleet()
-        equipment.build_plane = lambda site, **kw: fleet.sim_factory(
-            site, config=_no_stream(kw.pop("config", None)),
-            **{k: v for k, v in kw.items() if k != "start_s"},
-        )
+        equipment.build_plane = partial(build_simulation, factory=fleet.sim_factory)
         equipment.components.append(fleet)
         equipment.describe.append(fleet.summary())
         equipment.status.append(fleet.summary)
@@ -94,9 +97,3 @@ def demo(
 
         equipment.components.append(OrderFeed(orders_per_h, seed=seed))
     return equipment
-
-
-def _no_stream(config: Any) -> Any:
-    if config is None or isinstance(config, dict):
-        return {**(config or {}), "orders_per_h": 0.0}
-    return config
